@@ -77,3 +77,12 @@ def output_types(return_annotation: Any) -> tuple[str, ...]:
 
 def resolved_hints(obj: Any) -> dict[str, Any]:
     return get_type_hints(obj, include_extras=True)
+
+
+def normalize_decoded(abi_type: str, value: Any) -> Any:
+    """eth-abi decodes addresses as checksummed strings; contracts work with 20-byte values."""
+    if abi_type == "address":
+        return bytes.fromhex(value[2:])
+    if abi_type.endswith("[]"):
+        return tuple(normalize_decoded(abi_type[:-2], item) for item in value)
+    return value

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Protocol
 import eth_abi
 from eth_abi.exceptions import DecodingError, EncodingError
 
-from contracts_py.abi import abi_name, abi_type_of, is_indexed, output_types, resolved_hints
+from contracts_py.abi import abi_name, abi_type_of, is_indexed, normalize_decoded, output_types, resolved_hints
 from contracts_py.codec import Record, decode_record, encode_record
 from eth_hash.auto import keccak as keccak256
 
@@ -373,9 +373,10 @@ def execute_call(
         if spec is None:
             raise Revert(f"{contract.NAME}: unknown selector 0x{data[:4].hex()}")
         try:
-            args = eth_abi.decode(list(spec.input_types), data[4:], strict=False)
+            decoded = eth_abi.decode(list(spec.input_types), data[4:], strict=False)
         except (DecodingError, OverflowError, ValueError) as exc:
             raise Revert(f"{contract.NAME}.{spec.signature}: badly encoded arguments: {exc}") from exc
+        args = [normalize_decoded(t, v) for t, v in zip(spec.input_types, decoded)]
         view_only = read_only or spec.mutability == "view"
         ctx = Context(contracts, ReadOnlyState(state) if view_only else state, block, to, sender, sender,
                       tx_hash, gas, logs)
