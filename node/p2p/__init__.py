@@ -1,0 +1,43 @@
+"""Networking for Energy Ledger: py-libp2p (trio) in a thread of its own, behind an asyncio interface.
+
+See `host.P2PNetwork`. This package knows keys and bytes only: consensus messages, transactions and sync
+requests are opaque payloads here.
+"""
+
+from .config import DIRECT_PROTOCOL, ConnectedPeer, NetworkLimits
+from .errors import (
+    GossipCongested,
+    MalformedFrame,
+    MessageTooLarge,
+    NetworkClosed,
+    NetworkError,
+    OutboxFull,
+    PeerNotAllowed,
+    PeerUnavailable,
+    RequestFailed,
+    RequestTimeout,
+)
+from .gossip import TX_TOPIC
+from .host import P2PNetwork
+from .identity import address_of_peer_id, multiaddr_for, peer_id_from_private_key
+
+__all__ = [
+    "DIRECT_PROTOCOL",
+    "TX_TOPIC",
+    "ConnectedPeer",
+    "GossipCongested",
+    "MalformedFrame",
+    "MessageTooLarge",
+    "NetworkClosed",
+    "NetworkError",
+    "NetworkLimits",
+    "OutboxFull",
+    "P2PNetwork",
+    "PeerNotAllowed",
+    "PeerUnavailable",
+    "RequestFailed",
+    "RequestTimeout",
+    "address_of_peer_id",
+    "multiaddr_for",
+    "peer_id_from_private_key",
+]

@@ -1,0 +1,139 @@
+"""Direct streams for consensus: one long-lived outbound stream per peer, fed from a bounded outbox.
+
+Validators are few, so every pair talks directly instead of through gossip (whose queues drop silently when full).
+A send only queues the payload; the link's own task dials, opens the stream and writes, several queued frames per
+write. When a dial fails the queued messages are dropped with a log line and sends fail fast for a short backoff:
+consensus messages go stale quickly, and QBFT's round change and sync recover what is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+from libp2p.abc import INetStream
+
+from .config import DIRECT_PROTOCOL
+from .errors import MalformedFrame, MessageTooLarge, OutboxFull, PeerNotAllowed, PeerUnavailable
+from .framing import FrameReader, encode_frame
+
+if TYPE_CHECKING:
+    from .service import NetworkService
+
+logger = logging.getLogger(__name__)
+
+FRAMES_PER_WRITE = 64
+
+
+class DirectLink:
+    """The outbound side towards one peer: its outbox, its stream, and when it may be dialled again."""
+
+    def __init__(self, address: bytes, outbox_limit: int) -> None:
+        self.address = address
+        self.outbox_limit = outbox_limit
+        self.send_channel, self.receive_channel = trio.open_memory_channel[bytes](outbox_limit)
+        self.stream: INetStream | None = None
+        self.unavailable_until = 0.0
+        self.last_failure = ""
+
+
+class DirectLinks:
+    """All outbound direct links of a node and the handler of inbound direct streams."""
+
+    def __init__(self, service: NetworkService) -> None:
+        self._service = service
+        self._links: dict[bytes, DirectLink] = {}
+
+    def enqueue(self, address: bytes, payload: bytes) -> None:
+        """Queue one message (trio thread, never blocks); raises at once if it cannot be queued."""
+        service = self._service
+        if len(payload) > service.limits.max_message_bytes:
+            raise MessageTooLarge(len(payload), service.limits.max_message_bytes)
+        if address not in service.allowlist:
+            raise PeerNotAllowed(address)
+        link = self._links.get(address)
+        if link is None:
+            if not service.can_reach(address):
+                raise PeerUnavailable(address, "not a bootstrap peer and not connected")
+            link = DirectLink(address, service.limits.outbox_messages)
+            self._links[address] = link
+            service.nursery.start_soon(self._drive, link)
+        if trio.current_time() < link.unavailable_until:
+            raise PeerUnavailable(address, link.last_failure)
+        try:
+            link.send_channel.send_nowait(payload)
+        except trio.WouldBlock:
+            raise OutboxFull(address, link.outbox_limit) from None
+
+    def forget(self, address: bytes) -> None:
+        """Stop the link to a peer that was disallowed; its queued messages are dropped."""
+        link = self._links.pop(address, None)
+        if link is not None:
+            link.send_channel.close()
+
+    async def _drive(self, link: DirectLink) -> None:
+        """Write whatever is queued, several frames at a time, until the link is forgotten."""
+        async with link.receive_channel:
+            async for payload in link.receive_channel:
+                batch = [payload]
+                while len(batch) < FRAMES_PER_WRITE:
+                    try:
+                        batch.append(link.receive_channel.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                await self._write(link, b"".join(encode_frame(p) for p in batch), len(batch))
+
+    async def _write(self, link: DirectLink, data: bytes, count: int) -> None:
+        # A stream kept from before may have died with its connection: one retry on a fresh stream.
+        for attempt in (1, 2):
+            reused = link.stream is not None
+            try:
+                if link.stream is None:
+                    with trio.fail_after(self._service.limits.dial_timeout):
+                        link.stream = await self._service.open_stream(link.address, DIRECT_PROTOCOL)
+                await link.stream.write(data)
+                return
+            except Exception as exc:  # dial timeout, refused, reset: libp2p raises many unrelated types
+                await self._service.reset_stream(link.stream)
+                link.stream = None
+                if reused and attempt == 1:
+                    continue
+                self._mark_unavailable(link, f"{type(exc).__name__}: {exc}", count)
+                return
+
+    def _mark_unavailable(self, link: DirectLink, reason: str, count: int) -> None:
+        dropped = count
+        while True:
+            try:
+                link.receive_channel.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            dropped += 1
+        link.unavailable_until = trio.current_time() + self._service.limits.unavailable_backoff
+        link.last_failure = reason
+        logger.warning("direct link to 0x%s down (%s); dropped %d messages", link.address.hex(), reason, dropped)
+
+    def mark_reachable(self, address: bytes) -> None:
+        """The peer connected to us: sends to it may go again without waiting for the backoff."""
+        link = self._links.get(address)
+        if link is not None:
+            link.unavailable_until = 0.0
+
+    async def serve_inbound(self, stream: INetStream) -> None:
+        """Read a peer's direct stream until it ends; bad frames drop the peer."""
+        service = self._service
+        peer_id = stream.muxed_conn.peer_id
+        address = service.address_of(peer_id)
+        reader = FrameReader(stream, service.limits.max_message_bytes)
+        try:
+            while (payload := await reader.read_frame()) is not None:
+                if address not in service.allowlist:
+                    raise PeerNotAllowed(address)
+                await service.direct_inbox.put((address, payload))
+        except (MessageTooLarge, MalformedFrame, PeerNotAllowed) as exc:
+            await service.drop_peer(peer_id, f"direct stream: {exc}")
+        except Exception as exc:  # stream reset or connection lost: the peer will reconnect
+            logger.debug("direct stream from 0x%s ended: %r", address.hex(), exc)
+        finally:
+            await service.close_stream(stream)

@@ -1,0 +1,58 @@
+"""Transaction batches as gossip messages: one RLP list of raw transactions per message.
+
+Batching is what makes gossip usable in py-libp2p 0.8.1: its per-peer outbound queue and each subscription's
+queue hold 32 messages and drop the rest silently, and every message is signed and verified, so a thousand
+transactions are better one message than a thousand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import rlp
+
+from .errors import MalformedFrame, MessageTooLarge
+
+TX_TOPIC = "/energy/txs/1"
+MAX_BATCH_TXS = 2000
+MAX_BATCH_BYTES = 512 * 1024
+"""Kept well under the 1 MiB pubsub RPC limit, signature and framing included."""
+
+
+def encode_tx_batch(raw_txs: Sequence[bytes]) -> bytes:
+    return rlp.encode(list(raw_txs))
+
+
+def decode_tx_batch(data: bytes) -> list[bytes]:
+    """The raw transactions of one gossip message; MalformedFrame for anything but a non-empty list of bytes."""
+    if len(data) > MAX_BATCH_BYTES + 16:
+        raise MessageTooLarge(len(data), MAX_BATCH_BYTES)
+    try:
+        items = rlp.decode(data)
+    except rlp.exceptions.DecodingError as exc:
+        raise MalformedFrame(f"gossip batch is not RLP: {exc}") from exc
+    if not isinstance(items, list) or not items:
+        raise MalformedFrame("gossip batch is not a non-empty RLP list")
+    if len(items) > MAX_BATCH_TXS:
+        raise MalformedFrame(f"gossip batch holds {len(items)} transactions, limit {MAX_BATCH_TXS}")
+    if not all(isinstance(item, bytes) and item for item in items):
+        raise MalformedFrame("gossip batch holds a nested list or an empty transaction")
+    return items
+
+
+def split_into_batches(raw_txs: Sequence[bytes]) -> list[list[bytes]]:
+    """Consecutive batches of at most MAX_BATCH_TXS transactions and about MAX_BATCH_BYTES each."""
+    batches: list[list[bytes]] = []
+    current: list[bytes] = []
+    size = 0
+    for tx in raw_txs:
+        if len(tx) + 9 > MAX_BATCH_BYTES:
+            raise MessageTooLarge(len(tx), MAX_BATCH_BYTES)
+        if current and (len(current) == MAX_BATCH_TXS or size + len(tx) + 9 > MAX_BATCH_BYTES):
+            batches.append(current)
+            current, size = [], 0
+        current.append(tx)
+        size += len(tx) + 9  # an upper bound on each item's RLP header, at most 9 bytes
+    if current:
+        batches.append(current)
+    return batches
