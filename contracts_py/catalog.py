@@ -5,11 +5,14 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from contracts_py import participants, ruble
+from contracts_py import readings, registry
 from contracts_py.runtime import NativeContract
 
 CONTRACTS: MappingProxyType[bytes, NativeContract] = MappingProxyType({
     participants.ADDRESS: participants.ParticipantRegistry(),
     ruble.ADDRESS: ruble.RubleToken(),
+    registry.ADDRESS: registry.Registry(),
+    readings.ADDRESS: readings.Readings(),
 })
 """Every native contract by address. A new contract is added here and nowhere else."""
 
