@@ -180,6 +180,10 @@ class P2PNetwork:
 
         return await self._running_bridge().call_in_trio(enqueue_to_all)
 
+    async def receive_direct(self) -> tuple[bytes, bytes]:
+        """The next direct message as (sender address, payload); NetworkClosed once closed."""
+        return await self._running_service().direct_inbox.get()
+
     async def incoming(self) -> AsyncIterator[tuple[bytes, bytes]]:
         """Direct messages as (sender address, payload), in arrival order per peer; ends when closed."""
         async for item in _drain(self._running_service().direct_inbox):
@@ -198,6 +202,14 @@ class P2PNetwork:
         for batch in batches:
             await bridge.run_in_trio(service.publish, encode_tx_batch(batch))
         return len(batches)
+
+    async def gossip_peers(self) -> list[bytes]:
+        """Addresses of peers that have joined the transaction topic (a publish reaches these)."""
+        return await self._running_bridge().call_in_trio(self._running_service().gossip_peers)
+
+    async def receive_tx_batch(self) -> tuple[bytes, list[bytes]]:
+        """The next gossiped batch as (origin address, raw transactions); NetworkClosed once closed."""
+        return await self._running_service().gossip_inbox.get()
 
     async def tx_batches(self) -> AsyncIterator[tuple[bytes, list[bytes]]]:
         """Gossiped batches from other nodes as (origin address, raw transactions); ends when closed."""

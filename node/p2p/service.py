@@ -28,6 +28,7 @@ from libp2p import new_host
 from libp2p.abc import INetStream
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
 from libp2p.custom_types import TProtocol
+from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, GossipSub
@@ -75,6 +76,11 @@ class NetworkService:
             key_pair=key_pair,
             sec_opt={NOISE_PROTOCOL_ID: AllowlistedNoise(noise, allowlist)},
             listen_addrs=[self._listen_addr],
+            connection_config=ConnectionConfig(
+                min_connections=0,  # no auto-connector: only allowlisted bootstrap peers are dialled, by us
+                low_watermark=0,
+                dial_timeout=limits.dial_timeout,
+            ),
         )
         self.gossipsub = GossipSub(
             protocols=[PROTOCOL_ID_V11],
@@ -140,15 +146,23 @@ class NetworkService:
         return address in self._bootstrap or self._connected_peer_id(address) is not None
 
     async def open_stream(self, address: bytes, protocol: str) -> INetStream:
-        """A new stream to the peer, dialling it first if needed (the caller bounds the time)."""
+        """A new stream to the peer, dialling it first if needed (the caller bounds the time).
+
+        A connection that the other side just closed can still be listed for a moment; if opening the stream
+        on it fails and the peer has a known address, it is dialled afresh.
+        """
+        known = self._bootstrap.get(address)
         peer_id = self._connected_peer_id(address)
-        if peer_id is None:
-            known = self._bootstrap.get(address)
-            if known is None:
-                raise PeerUnavailable(address, "not a bootstrap peer and not connected")
-            await self.host.connect(PeerInfo(known.peer_id, [known.dial_addr]))
-            peer_id = known.peer_id
-        return await self.host.new_stream(peer_id, [TProtocol(protocol)])
+        if peer_id is not None:
+            try:
+                return await self.host.new_stream(peer_id, [TProtocol(protocol)])
+            except Exception:  # stale connection (or protocol refused: the retry below fails the same way)
+                if known is None:
+                    raise
+        if known is None:
+            raise PeerUnavailable(address, "not a bootstrap peer and not connected")
+        await self.host.connect(PeerInfo(known.peer_id, [known.dial_addr]))
+        return await self.host.new_stream(known.peer_id, [TProtocol(protocol)])
 
     def connected_peers(self) -> list[ConnectedPeer]:
         peers = []
@@ -233,6 +247,10 @@ class NetworkService:
             if waiting.cancelled_caught:
                 raise GossipCongested(f"pubsub queues stayed full for {self.limits.gossip_congestion_timeout}s")
             await self.pubsub.publish(TX_TOPIC, data)
+
+    def gossip_peers(self) -> list[bytes]:
+        """Addresses of connected peers subscribed to the transaction topic."""
+        return [self.address_of(peer_id) for peer_id in self.pubsub.peer_topics.get(TX_TOPIC, ())]
 
     def _gossip_queues_full(self) -> bool:
         high_water = self.limits.gossip_queue_high_water
