@@ -13,7 +13,7 @@ from enum import IntEnum
 
 from contracts_py.billing.errors import BillingError
 from contracts_py.billing.periods import in_force
-from contracts_py.billing.rounding import kopecks, vat_of
+from contracts_py.billing.rounding import kopecks, largest_remainder, vat_of
 
 
 class Component(IntEnum):
@@ -102,3 +102,14 @@ def payee_totals(lines: Iterable[BillLine]) -> tuple[tuple[bytes, int], ...]:
     for bill_line in lines:
         totals[bill_line.payee] = totals.get(bill_line.payee, 0) + bill_line.total
     return tuple(totals.items())
+
+
+def split_payment(amount: int, line_totals: Sequence[int]) -> tuple[int, ...]:
+    """Divide a payment among an invoice's lines in proportion to what each is owed, to the kopeck.
+
+    A payment of the whole invoice gives every line exactly its total; a part payment is shared by the largest
+    remainder. Paying more than is owed is refused: the overpayment is the payer's to keep."""
+    owed = sum(line_totals)
+    if not 0 < amount <= owed:
+        raise BillingError(f"a payment of {amount} kopecks does not fit an invoice owing {owed}")
+    return largest_remainder(amount, line_totals)
