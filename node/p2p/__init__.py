@@ -7,6 +7,7 @@ requests are opaque payloads here.
 from .config import DIRECT_PROTOCOL, ConnectedPeer, NetworkLimits
 from .errors import (
     GossipCongested,
+    ListenAddressInUse,
     MalformedFrame,
     MessageTooLarge,
     NetworkClosed,
@@ -26,6 +27,7 @@ __all__ = [
     "TX_TOPIC",
     "ConnectedPeer",
     "GossipCongested",
+    "ListenAddressInUse",
     "MalformedFrame",
     "MessageTooLarge",
     "NetworkClosed",

@@ -29,7 +29,7 @@ from .bridge import Inbox, ThreadBridge, _settle
 from .config import ConnectedPeer, NetworkLimits
 from .errors import MessageTooLarge, NetworkClosed, NetworkError
 from .gossip import encode_tx_batch, split_into_batches
-from .identity import parse_peer_address, peer_id_from_private_key
+from .identity import ensure_port_free, parse_peer_address, peer_id_from_private_key
 from .requests import RequestHandler
 from .service import NetworkService
 
@@ -71,6 +71,7 @@ class P2PNetwork:
         """Start the network thread and wait until it listens; raises what stopped it from starting."""
         if self._thread is not None:
             raise NetworkError("P2PNetwork.start() called twice")
+        ensure_port_free(self._listen_addr)
         loop = asyncio.get_running_loop()
         self._bridge = ThreadBridge(loop)
         started: asyncio.Future[str] = loop.create_future()

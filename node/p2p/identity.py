@@ -8,6 +8,7 @@ ahead of time from keys.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 import coincurve
@@ -19,7 +20,7 @@ from libp2p.peer.peerinfo import info_from_p2p_addr
 
 from node.crypto import public_key_to_address
 
-from .errors import NetworkError
+from .errors import ListenAddressInUse, NetworkError
 
 
 class InvalidPeerIdentity(NetworkError):
@@ -40,6 +41,28 @@ class PeerAddress:
     """Its libp2p peer id."""
     dial_addr: multiaddr.Multiaddr
     """The transport part (`/ip4/.../tcp/...`), without `/p2p/`."""
+
+
+def ensure_port_free(listen_addr: str) -> None:
+    """Refuse a listen port another socket holds.
+
+    py-libp2p 0.8.1 listens with SO_REUSEPORT, so a second node on the same port would start "successfully" and
+    the kernel would split incoming connections between the two. A plain bind without that flag fails if any
+    socket listens there. Port 0 (ephemeral) needs no check.
+    """
+    try:
+        address = multiaddr.Multiaddr(listen_addr)
+        host = address.value_for_protocol("ip4")
+        port = int(address.value_for_protocol("tcp"))
+    except Exception as exc:  # multiaddr raises several unrelated types for bad input
+        raise InvalidPeerAddress(f"listen address must be /ip4/<host>/tcp/<port>, got {listen_addr!r}") from exc
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ListenAddressInUse(f"cannot listen on {listen_addr}: {exc.strerror}") from exc
 
 
 def libp2p_key_pair(private_key: bytes) -> KeyPair:
