@@ -6,11 +6,14 @@ applied to the answers here, the same way for every protocol.
 """
 from __future__ import annotations
 
+import logging
 import os
 import selectors
 import threading
 import tty
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -107,7 +110,12 @@ class PtyServer:
                 except (BlockingIOError, OSError):
                     continue
                 session: Session = key.data
-                for answer in session.feed(data):
+                try:
+                    answers = session.feed(data)
+                except Exception:  # noqa: BLE001 - a request the simulated meter cannot parse
+                    log.exception("simulated meter dropped an unparsable request")
+                    continue
+                for answer in answers:
                     shaped = session.faults.shape(answer, session.corrupt)
                     if shaped:
                         _write_all(key.fd, session.encode_line(shaped))

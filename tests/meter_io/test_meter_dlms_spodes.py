@@ -1,0 +1,134 @@
+"""DLMS/COSEM SPODES driver (dlms-cosem client over HDLC) against the simulated meter over real pty pairs."""
+import time
+
+import pytest
+
+from meter_io.dlms_spodes import DlmsConfig, DlmsSpodesMeter, fcs_ok, register_to_int
+from meter_io.line import LineSettings
+from meter_io.reading import CrcError, FrameError, MeterProtocolError, MeterUnreachable, NotSupported
+from meter_io.sim_dlms import PHYSICAL_ADDRESS_BASE
+from meter_io.sim_model import SimClock
+from meter_io.simulator import start_simulated_meters
+
+START = 1_780_000_000
+TIMEOUT = 0.2
+
+
+@pytest.fixture
+def sim():
+    simulator = start_simulated_meters(2, "dlms_spodes", clock=SimClock(START))
+    yield simulator
+    simulator.stop()
+
+
+def driver(meter, **overrides):
+    config = DlmsConfig(physical_address=PHYSICAL_ADDRESS_BASE + meter.address,
+                        line=LineSettings(timeout=TIMEOUT), **overrides)
+    return DlmsSpodesMeter(meter.port, config)
+
+
+def test_register_scaler_gives_exact_integer_wh():
+    assert register_to_int(1234, 0, 30) == 1234
+    assert register_to_int(1234, 3, 30) == 1_234_000  # kWh registers
+    assert register_to_int(12345, -1, 32) == 1235  # 1234.5 varh rounds half up
+    with pytest.raises(ValueError):
+        register_to_int(1, 0, 27)  # W is not an energy unit
+
+
+def test_fcs_check_of_a_known_ua_frame():
+    ua = bytes.fromhex("7ea00841022373 9eda7e".replace(" ", ""))
+    assert fcs_ok(ua)
+    assert not fcs_ok(ua[:-3] + b"\x00" + ua[-2:])
+
+
+def test_snapshot_matches_the_meter_registers(sim):
+    meter = sim.meters[0]
+    d = driver(meter)
+    snapshot = d.read_snapshot()
+    d.close()
+    expected = sim.models[meter.serial].registers()
+    assert snapshot.serial == meter.serial
+    assert snapshot.taken_at == START
+    assert (snapshot.import_wh, snapshot.export_wh, snapshot.reactive_import_varh,
+            snapshot.reactive_export_varh, snapshot.zones_import_wh) == (
+        expected.import_wh, expected.export_wh, expected.reactive_import_varh, expected.reactive_export_varh,
+        expected.zones_import_wh)
+
+
+def test_each_meter_answers_its_own_hdlc_address(sim):
+    for meter in sim.meters:
+        d = driver(meter)
+        assert d.read_serial() == meter.serial
+        d.close()
+
+
+def test_registers_advance_with_the_clock(sim):
+    meter = sim.meters[1]
+    d = driver(meter)
+    before = d.read_snapshot()
+    sim.clock.advance(86400)
+    after = d.read_snapshot()
+    d.close()
+    assert after.taken_at == START + 86400
+    assert after.import_wh > before.import_wh
+
+
+def test_profile_is_not_supported_yet(sim):
+    d = driver(sim.meters[0])
+    with pytest.raises(NotSupported):
+        d.read_profile(START - 3600, START)
+    d.close()
+
+
+def test_wrong_password_is_refused(sim):
+    d = driver(sim.meters[0], password=b"00000000")
+    with pytest.raises(MeterProtocolError):
+        d.read_serial()
+    d.close()
+
+
+def test_one_corrupted_frame_is_retried(sim):
+    meter = sim.meters[0]
+    sim.faults[meter.serial].corrupt_answers = 1
+    d = driver(meter)
+    assert d.read_serial() == meter.serial
+    d.close()
+
+
+def test_wrong_fcs_every_time_gives_crc_error(sim):
+    meter = sim.meters[0]
+    sim.faults[meter.serial].corrupt_answers = 100
+    d = driver(meter)
+    with pytest.raises(CrcError):
+        d.read_serial()
+    d.close()
+    assert sim.faults[meter.serial].corrupt_answers == 97
+
+
+def test_noise_before_frames_is_skipped(sim):
+    meter = sim.meters[0]
+    sim.faults[meter.serial].noise_before_answers = 100
+    sim.faults[meter.serial].noise = b"\x00\xff\x13\xa0\x01\x55"
+    d = driver(meter)
+    assert d.read_snapshot().serial == meter.serial
+    d.close()
+
+
+def test_garbage_instead_of_frames_gives_frame_error(sim):
+    meter = sim.meters[0]
+    sim.faults[meter.serial].garbage_answers = 100
+    d = driver(meter)
+    with pytest.raises(FrameError):
+        d.read_serial()
+    d.close()
+
+
+def test_silent_meter_is_unreachable_within_bounded_time(sim):
+    meter = sim.meters[0]
+    sim.faults[meter.serial].silent = True
+    d = driver(meter)
+    started = time.monotonic()
+    with pytest.raises(MeterUnreachable):
+        d.read_serial()
+    assert time.monotonic() - started < 3 * TIMEOUT + 0.5
+    d.close()
