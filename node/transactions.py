@@ -100,17 +100,21 @@ def _bytes(field: object, name: str) -> bytes:
     return field
 
 
-def decode_transaction(raw: bytes, chain_id: int, block_gas_limit: int | None = None) -> Transaction:
-    """Decode, check and recover the sender of a raw transaction; raises InvalidTransaction."""
+def decode_transaction(
+    raw: bytes, chain_id: int, block_gas_limit: int | None = None, known_sender: bytes | None = None
+) -> Transaction:
+    """Decode, check and recover the sender of a raw transaction; raises InvalidTransaction.
+
+    `known_sender` skips recovery for transactions this node already verified (read back from its own store)."""
     if not isinstance(raw, (bytes, bytearray)) or len(raw) == 0:
         raise InvalidTransaction("empty transaction")
     raw = bytes(raw)
     if len(raw) > MAX_TRANSACTION_SIZE:
         raise TransactionTooLarge(f"transaction is {len(raw)} bytes, limit {MAX_TRANSACTION_SIZE}")
     if raw[0] >= 0xC0:
-        tx = _decode_legacy(raw, chain_id)
+        tx = _decode_legacy(raw, chain_id, known_sender)
     elif raw[0] == FEE_MARKET_TYPE:
-        tx = _decode_fee_market(raw, chain_id)
+        tx = _decode_fee_market(raw, chain_id, known_sender)
     else:
         raise UnsupportedTransactionType(f"transaction type {raw[0]} is not supported (use 2 or legacy)")
     if tx.gas < intrinsic_gas(tx.data):
@@ -132,14 +136,16 @@ def _rlp_list(payload: bytes, expected_fields: int, kind: str) -> list:
     return fields
 
 
-def _recover(signing_hash: bytes, y_parity: int, r: int, s: int) -> bytes:
+def _recover(signing_hash: bytes, y_parity: int, r: int, s: int, known_sender: bytes | None) -> bytes:
+    if known_sender is not None:
+        return known_sender
     try:
         return recover_address(signing_hash, y_parity, r, s)
     except InvalidSignature as exc:
         raise InvalidTransaction(f"bad signature: {exc}") from exc
 
 
-def _decode_legacy(raw: bytes, chain_id: int) -> Transaction:
+def _decode_legacy(raw: bytes, chain_id: int, known_sender: bytes | None) -> Transaction:
     fields = _rlp_list(raw, 9, "legacy")
     nonce = _uint(fields[0], "nonce", 64)
     gas_price = _uint(fields[1], "gasPrice")
@@ -154,12 +160,12 @@ def _decode_legacy(raw: bytes, chain_id: int) -> Transaction:
     if v < 35 or tx_chain_id != chain_id:
         raise WrongChainId(f"signed for chain id {tx_chain_id if v >= 35 else 'none'}, this chain is {chain_id}")
     unsigned = rlp.encode([fields[0], fields[1], fields[2], to, fields[4], data, chain_id, 0, 0])
-    sender = _recover(keccak256(unsigned), (v - 35) % 2, r, s)
+    sender = _recover(keccak256(unsigned), (v - 35) % 2, r, s, known_sender)
     return Transaction(0, chain_id, nonce, gas_price, gas_price, gas, to, value, data, v, r, s, sender,
                        keccak256(raw), raw)
 
 
-def _decode_fee_market(raw: bytes, chain_id: int) -> Transaction:
+def _decode_fee_market(raw: bytes, chain_id: int, known_sender: bytes | None) -> Transaction:
     fields = _rlp_list(raw[1:], 12, "EIP-1559")
     tx_chain_id = _uint(fields[0], "chainId", 64)
     if tx_chain_id != chain_id:
@@ -175,7 +181,7 @@ def _decode_fee_market(raw: bytes, chain_id: int) -> Transaction:
         raise InvalidTransaction("accessList must be a list")
     y_parity, r, s = (_uint(fields[i], name) for i, name in ((9, "yParity"), (10, "r"), (11, "s")))
     signing_hash = keccak256(bytes([FEE_MARKET_TYPE]) + rlp.encode(fields[:9]))
-    sender = _recover(signing_hash, y_parity, r, s)
+    sender = _recover(signing_hash, y_parity, r, s, known_sender)
     return Transaction(FEE_MARKET_TYPE, chain_id, nonce, priority_fee, max_fee, gas, to, value, data, y_parity,
                        r, s, sender, keccak256(raw), raw)
 

@@ -1,0 +1,148 @@
+"""Blocks, headers and receipts: frozen dataclasses with their RLP forms, roots and bloom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import rlp
+from eth_bloom import BloomFilter
+
+from consensus.seals import BftExtraData
+from contracts_py.runtime import Log
+from node.crypto import keccak256
+from node.exceptions import InvalidBlock
+from node.transactions import Transaction
+from node.trie_root import ordered_trie_root
+
+EMPTY_ROOT = keccak256(rlp.encode(b""))
+"""Root of an empty Merkle-Patricia trie."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A block header: what validators seal and what light clients check."""
+
+    parent_hash: bytes
+    number: int
+    timestamp: int
+    """Seconds since the epoch, never below the parent's."""
+    proposer: bytes
+    """The validator that built the block (Ethereum's `miner`)."""
+    state_root: bytes
+    transactions_root: bytes
+    receipts_root: bytes
+    logs_bloom: bytes
+    gas_limit: int
+    gas_used: int
+    extra_data: bytes
+    """RLP of `BftExtraData`: validators, vote, round and commit seals."""
+
+    def fields(self) -> list:
+        return [self.parent_hash, self.number, self.timestamp, self.proposer, self.state_root,
+                self.transactions_root, self.receipts_root, self.logs_bloom, self.gas_limit, self.gas_used,
+                self.extra_data]
+
+    def encode(self) -> bytes:
+        return rlp.encode(self.fields())
+
+    @classmethod
+    def decode(cls, data: bytes) -> Header:
+        try:
+            f = rlp.decode(data)
+            if not isinstance(f, list) or len(f) != 11:
+                raise InvalidBlock("header must be an RLP list of 11 fields")
+            return cls(f[0], _int(f[1]), _int(f[2]), f[3], f[4], f[5], f[6], f[7], _int(f[8]), _int(f[9]), f[10])
+        except (rlp.exceptions.DecodingError, TypeError) as exc:
+            raise InvalidBlock(f"malformed header: {exc}") from exc
+
+    @property
+    def bft(self) -> BftExtraData:
+        return BftExtraData.decode(self.extra_data)
+
+    @property
+    def hash(self) -> bytes:
+        """keccak256 of the header with round 0 and no seals: the same in every round, before and after sealing."""
+        unsealed = replace(self, extra_data=self.bft.for_block_hash().encode())
+        return keccak256(unsealed.encode())
+
+
+def _int(field: bytes) -> int:
+    if not isinstance(field, bytes):
+        raise TypeError("integer field must be an RLP string")
+    return int.from_bytes(field, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The outcome of one transaction. `revert_reason` is empty on success."""
+
+    succeeded: bool
+    cumulative_gas_used: int
+    gas_used: int
+    logs: tuple[Log, ...]
+    revert_reason: str = ""
+
+    @property
+    def bloom(self) -> bytes:
+        return logs_bloom(self.logs)
+
+    def encode(self) -> bytes:
+        """Ethereum's receipt fields, plus gas used and the revert reason (so both are provable)."""
+        return rlp.encode([
+            1 if self.succeeded else 0, self.cumulative_gas_used, self.bloom,
+            [[log.address, list(log.topics), log.data] for log in self.logs],
+            self.gas_used, self.revert_reason.encode(),
+        ])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Receipt:
+        f = rlp.decode(data)
+        logs = tuple(Log(item[0], tuple(item[1]), item[2]) for item in f[3])
+        return cls(_int(f[0]) == 1, _int(f[1]), _int(f[4]), logs, f[5].decode())
+
+
+def logs_bloom(logs: tuple[Log, ...] | list[Log]) -> bytes:
+    bloom = BloomFilter()
+    for log in logs:
+        bloom.add(log.address)
+        for topic in log.topics:
+            bloom.add(topic)
+    return int(bloom).to_bytes(256, "big")
+
+
+def merge_blooms(blooms: list[bytes]) -> bytes:
+    value = 0
+    for bloom in blooms:
+        value |= int.from_bytes(bloom, "big")
+    return value.to_bytes(256, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    header: Header
+    transactions: tuple[Transaction, ...]
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash
+
+    @property
+    def number(self) -> int:
+        return self.header.number
+
+    def encode(self) -> bytes:
+        return rlp.encode([self.header.fields(), [tx.raw for tx in self.transactions]])
+
+
+def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
+    return ordered_trie_root([tx.raw for tx in transactions])
+
+
+def receipts_root(receipts: list[Receipt] | tuple[Receipt, ...]) -> bytes:
+    return ordered_trie_root([receipt.encode() for receipt in receipts])
+
+
+def with_seals(header: Header, round_number: int, seals: tuple[bytes, ...]) -> Header:
+    """The header with its commit round and seals filled in: its hash does not change."""
+    extra = replace(header.bft, round=round_number, commit_seals=seals)
+    return replace(header, extra_data=extra.encode())

@@ -1,0 +1,123 @@
+"""`energy-node`: create a network, initialise and run a node, audit a chain, print contract ABIs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from contracts_py.catalog import contract_by_name
+from genesis.config import GenesisError
+from genesis.generate import new_network
+from node.chain import ChainStore, ChainStoreError
+from node.exceptions import InvalidBlock
+from node.keystore import KeystoreError, load_keystore, read_password
+from node.replay import replay_chain
+from node.runner import RunConfig, parse_host_port, run_node
+from node.service import init_datadir
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True)
+def cli(log_level: str) -> None:
+    """Energy Ledger node."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.group()
+def genesis() -> None:
+    """Create genesis files."""
+
+
+@genesis.command("new")
+@click.option("--validators", type=click.IntRange(1, 64), required=True)
+@click.option("--observers", type=click.IntRange(0, 64), default=0)
+@click.option("--chain-id", type=click.IntRange(1), default=7700, show_default=True)
+@click.option("--block-period-ms", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
+def genesis_new(validators: int, observers: int, chain_id: int, block_period_ms: int, out_dir: Path) -> None:
+    """Write OUT/genesis.json, a V3 keystore per key under OUT/keys/, and OUT/password."""
+    genesis_doc, keys = new_network(validators, out_dir, chain_id=chain_id, observers=observers,
+                                    block_period_ms=block_period_ms)
+    for key in keys:
+        click.echo(f"{key.name:16} 0x{key.address.hex()}  {key.keystore}")
+    click.echo(f"genesis: {out_dir / 'genesis.json'} (chain id {genesis_doc.chain_id})")
+
+
+@cli.command()
+@click.option("--datadir", type=click.Path(path_type=Path), required=True)
+@click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path), required=True)
+def init(datadir: Path, genesis_path: Path) -> None:
+    """Create a node's database with block 0 of GENESIS."""
+    try:
+        header = init_datadir(datadir, genesis_path)
+    except (GenesisError, InvalidBlock) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"initialised {datadir}: genesis 0x{header.hash.hex()}")
+
+
+@cli.command()
+@click.option("--datadir", type=click.Path(path_type=Path), required=True)
+@click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path))
+@click.option("--password-file", type=click.Path(exists=True, path_type=Path))
+@click.option("--rpc", default="127.0.0.1:8545", show_default=True, help="host:port of JSON-RPC")
+def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: str) -> None:
+    """Run a node (a validator when --key is one of the genesis validators)."""
+    private_key = None
+    if key_path is not None:
+        if password_file is None:
+            raise click.ClickException("--key needs --password-file")
+        try:
+            private_key = load_keystore(key_path, read_password(password_file))
+        except KeystoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+    try:
+        host, port = parse_host_port(rpc, 8545)
+        asyncio.run(run_node(RunConfig(datadir, host, port, private_key)))
+    except (ChainStoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.option("--datadir", type=click.Path(exists=True, path_type=Path), required=True)
+def replay(datadir: Path) -> None:
+    """Re-execute every block from genesis and check every signature, seal and root."""
+    try:
+        store = ChainStore(datadir / "chain")
+    except ChainStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        total = store.head.number + 1
+        with click.progressbar(length=total, label="replaying", file=sys.stderr) as bar:
+            report = replay_chain(store, bar.update)
+    finally:
+        store.close()
+    if report.ok:
+        click.echo(f"replay ok: {report.blocks_checked} blocks, head {report.head_number}")
+        return
+    click.echo(f"replay FAILED at block {report.first_bad_block}: {report.problem}", err=True)
+    sys.exit(1)
+
+
+@cli.command()
+@click.argument("name")
+def abi(name: str) -> None:
+    """Print the ABI JSON of a native contract (and its address on stderr)."""
+    try:
+        address, contract = contract_by_name(name)
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from exc
+    click.echo(f"0x{address.hex()}", err=True)
+    click.echo(json.dumps(contract.abi(), indent=2))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""One-pass Merkle-Patricia root of a list of values keyed by rlp(index): transactions and receipts roots.
+
+Same root as inserting every item into `trie.HexaryTrie` (tests cross-check it), but each node is built and hashed
+once, from the sorted keys, in the spirit of go-ethereum's StackTrie."""
+
+from __future__ import annotations
+
+import rlp
+
+from node.crypto import keccak256
+
+
+def ordered_trie_root(values: list[bytes]) -> bytes:
+    """Root of the trie mapping rlp(i) -> values[i]."""
+    return trie_root_of({rlp.encode(index): value for index, value in enumerate(values)})
+
+
+def trie_root_of(mapping: dict[bytes, bytes]) -> bytes:
+    """Root of the trie holding exactly `mapping` (keys used as they are, values non-empty)."""
+    if not mapping:
+        return keccak256(rlp.encode(b""))
+    items = sorted((_nibbles(key), value) for key, value in mapping.items())
+    return keccak256(rlp.encode(_build(items, 0)))
+
+
+def _nibbles(key: bytes) -> bytes:
+    out = bytearray()
+    for byte in key:
+        out.append(byte >> 4)
+        out.append(byte & 0x0F)
+    return bytes(out)
+
+
+def hex_prefix(nibbles: bytes, is_leaf: bool) -> bytes:
+    """The compact encoding of a nibble path (Ethereum yellow paper, appendix C)."""
+    flag = 2 if is_leaf else 0
+    if len(nibbles) % 2:
+        nibbles = bytes([flag + 1]) + nibbles
+    else:
+        nibbles = bytes([flag, 0]) + nibbles
+    return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(nibbles), 2))
+
+
+def _reference(node: list) -> object:
+    """How a parent refers to a child: inline if its encoding is under 32 bytes, else by hash."""
+    encoded = rlp.encode(node)
+    return node if len(encoded) < 32 else keccak256(encoded)
+
+
+def _common_prefix_length(a: bytes, b: bytes, start: int) -> int:
+    end = min(len(a), len(b))
+    i = start
+    while i < end and a[i] == b[i]:
+        i += 1
+    return i - start
+
+
+def _build(items: list[tuple[bytes, bytes]], depth: int) -> list:
+    if len(items) == 1:
+        path, value = items[0]
+        return [hex_prefix(path[depth:], True), value]
+    shared = _common_prefix_length(items[0][0], items[-1][0], depth)
+    if shared:
+        child = _build(items, depth + shared)
+        return [hex_prefix(items[0][0][depth:depth + shared], False), _reference(child)]
+    branch: list = [b""] * 17
+    start = 0
+    if len(items[0][0]) == depth:
+        branch[16] = items[0][1]
+        start = 1
+    while start < len(items):
+        nibble = items[start][0][depth]
+        end = start
+        while end < len(items) and items[end][0][depth] == nibble:
+            end += 1
+        branch[nibble] = _reference(_build(items[start:end], depth + 1))
+        start = end
+    return branch
