@@ -72,18 +72,21 @@ class CanMeterConfig:
 
 
 class CanMeter:
-    """Driver for one meter on a CAN bus; implements `MeterDriver`. Does not own the bus."""
+    """Driver for one meter on a CAN bus; implements `MeterDriver`. Several drivers may share one bus."""
 
-    def __init__(self, bus: can.BusABC, config: CanMeterConfig) -> None:
+    def __init__(self, bus: can.BusABC, config: CanMeterConfig, owns_bus: bool = False) -> None:
         if not 1 <= config.node_id <= 127:
             raise ValueError(f"CAN node id must be 1..127, got {config.node_id}")
         self.config = config
         self.meter = f"{bus.channel_info}#{config.node_id}"
         self._bus = bus
+        self._owns_bus = owns_bus
         self._sequence = 0
 
     def close(self) -> None:
-        """Nothing to release: the bus belongs to the caller."""
+        """Shut the bus down if this driver opened it; a shared bus belongs to the caller."""
+        if self._owns_bus:
+            self._bus.shutdown()
 
     def read_serial(self) -> str:
         return str(self._read(OP_READ, REG_SERIAL, 0))

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meter_io.reading import HALF_HOUR
+from meter_io.sim_dlms import PHYSICAL_ADDRESS_BASE
 from meter_io.sim_line import FaultPlan, PtyServer, Session
 from meter_io.sim_model import DAY, MeterIdentity, SimClock, SimulatedMeter, WallClock
 
-PROTOCOLS = ("mercury230", "modbus_sdm", "iec62056_21", "dlms_spodes", "can")
-"""Protocol names accepted by `start_simulated_meters`, named after the driver modules."""
+from meter_io.drivers import PROTOCOLS
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class SimulatedMeterInfo:
     """Pty slave path (or the python-can virtual channel name for "can")."""
     serial: str
     address: int
-    """Mercury network address, Modbus unit id, IEC/DLMS device address or CAN node id."""
+    """What `drivers.open_meter` takes: Mercury address, Modbus unit id, HDLC physical address, CAN node id."""
     protocol: str
     prosumer: bool
 
@@ -94,7 +94,9 @@ def start_simulated_meters(count: int, protocol: str, clock: SimClock | WallCloc
         server = PtyServer()
         ports = [server.add(_session(protocol, models[i.serial], faults[i.serial])) for i in identities]
     server.start()
-    meters = [SimulatedMeterInfo(port, i.serial, i.address, protocol, i.prosumer) for port, i in zip(ports, identities)]
+    offset = PHYSICAL_ADDRESS_BASE if protocol == "dlms_spodes" else 0
+    meters = [SimulatedMeterInfo(port, i.serial, i.address + offset, protocol, i.prosumer)
+              for port, i in zip(ports, identities)]
     return MeterSimulator(meters, models, faults, clock, server)
 
 

@@ -6,7 +6,6 @@ import pytest
 from meter_io.dlms_spodes import DlmsConfig, DlmsSpodesMeter, fcs_ok, register_to_int
 from meter_io.line import LineSettings
 from meter_io.reading import CrcError, FrameError, MeterProtocolError, MeterUnreachable, NotSupported
-from meter_io.sim_dlms import PHYSICAL_ADDRESS_BASE
 from meter_io.sim_model import SimClock
 from meter_io.simulator import start_simulated_meters
 
@@ -22,7 +21,7 @@ def sim():
 
 
 def driver(meter, **overrides):
-    config = DlmsConfig(physical_address=PHYSICAL_ADDRESS_BASE + meter.address,
+    config = DlmsConfig(physical_address=meter.address,
                         line=LineSettings(timeout=TIMEOUT), **overrides)
     return DlmsSpodesMeter(meter.port, config)
 
