@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from contracts_py import participants, ruble
-from contracts_py import readings, registry
+from contracts_py import notary, readings, registry
 from contracts_py.runtime import NativeContract
 
 CONTRACTS: MappingProxyType[bytes, NativeContract] = MappingProxyType({
@@ -13,6 +13,7 @@ CONTRACTS: MappingProxyType[bytes, NativeContract] = MappingProxyType({
     ruble.ADDRESS: ruble.RubleToken(),
     registry.ADDRESS: registry.Registry(),
     readings.ADDRESS: readings.Readings(),
+    notary.ADDRESS: notary.Notary(),
 })
 """Every native contract by address. A new contract is added here and nowhere else."""
 
