@@ -1,0 +1,90 @@
+"""Benchmark: py-libp2p between two hosts on 127.0.0.1, through the node's asyncio interface.
+
+Direct: 200-byte messages on the long-lived stream, one send at a time and 64 in flight, counted when the
+receiving node has taken them. Both hosts share this process (and its GIL), three threads in all. Gossip: 200-byte transactions published in batches, counted on arrival.
+
+    .venv/bin/python bench/p2p.py [direct messages] [gossip txs] [txs per batch]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+from node.crypto import private_key_to_address
+from node.p2p import OutboxFull, P2PNetwork
+
+KEYS = [bytes([0x21]) * 32, bytes([0x42]) * 32]
+ADDRESSES = [private_key_to_address(key) for key in KEYS]
+PAYLOAD_BYTES = 200
+
+
+async def _connected(sender: P2PNetwork, receiver: P2PNetwork) -> None:
+    async with asyncio.timeout(10):
+        while receiver.address not in await sender.gossip_peers() or sender.address not in await receiver.gossip_peers():
+            await asyncio.sleep(0.02)
+
+
+async def bench_direct(sender: P2PNetwork, receiver: P2PNetwork, count: int, in_flight: int) -> float:
+    """Messages/s with `in_flight` sends awaiting at once (each send is one round trip into the network thread)."""
+    payload = b"\x5a" * PAYLOAD_BYTES
+
+    async def receive_all() -> None:
+        for _ in range(count):
+            await receiver.receive_direct()
+
+    async def send_one() -> None:
+        while True:
+            try:
+                return await sender.send_direct(receiver.address, payload)
+            except OutboxFull:
+                await asyncio.sleep(0.001)
+
+    started = time.perf_counter()
+    receiving = asyncio.ensure_future(receive_all())
+    for start in range(0, count, in_flight):
+        await asyncio.gather(*(send_one() for _ in range(min(in_flight, count - start))))
+    await asyncio.wait_for(receiving, 60)
+    return count / (time.perf_counter() - started)
+
+
+async def bench_gossip(sender: P2PNetwork, receiver: P2PNetwork, count: int, per_batch: int) -> float:
+    txs = [i.to_bytes(4, "big") * (PAYLOAD_BYTES // 4) for i in range(count)]
+
+    async def receive_all() -> None:
+        received = 0
+        while received < count:
+            _, batch = await receiver.receive_tx_batch()
+            received += len(batch)
+
+    started = time.perf_counter()
+    receiving = asyncio.ensure_future(receive_all())
+    for start in range(0, count, per_batch):
+        await sender.publish_txs(txs[start : start + per_batch])
+    await asyncio.wait_for(receiving, 60)
+    return count / (time.perf_counter() - started)
+
+
+async def main(direct_count: int, gossip_count: int, per_batch: int) -> None:
+    receiver = P2PNetwork(KEYS[0], "/ip4/127.0.0.1/tcp/0", [], ADDRESSES)
+    async with receiver:
+        async with P2PNetwork(KEYS[1], "/ip4/127.0.0.1/tcp/0", [receiver.listen_multiaddr], ADDRESSES) as sender:
+            await _connected(sender, receiver)
+            await bench_direct(sender, receiver, 200, 1)  # warm up the stream
+            one = await bench_direct(sender, receiver, direct_count // 4, 1)
+            print(f"direct: {direct_count // 4} messages of {PAYLOAD_BYTES} bytes, one send at a time, {one:,.0f} msg/s")
+            direct = await bench_direct(sender, receiver, direct_count, 64)
+            print(f"direct: {direct_count} messages of {PAYLOAD_BYTES} bytes, 64 sends in flight, {direct:,.0f} msg/s")
+            gossip = await bench_gossip(sender, receiver, gossip_count, per_batch)
+            print(f"gossip: {gossip_count} txs of {PAYLOAD_BYTES} bytes in batches of {per_batch}, {gossip:,.0f} tx/s")
+            single = await bench_gossip(sender, receiver, 200, 1)
+            print(f"gossip: 200 txs one per message, {single:,.0f} tx/s")
+    print(f"p2p: {direct:.0f} msg/s direct, {gossip:.0f} tx/s gossip")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR)
+    args = [int(arg) for arg in sys.argv[1:]]
+    asyncio.run(main(*(args + [20_000, 20_000, 500][len(args) :])))
