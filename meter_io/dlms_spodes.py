@@ -204,6 +204,8 @@ class DlmsSpodesMeter:
                 raise FrameError(self.meter, f"HDLC/DLMS framing: {error!r}") from None
             except (dlms_exceptions.DlmsClientException, DataResultError) as error:
                 raise MeterProtocolError(self.meter, f"refused: {error}") from None
+            except (ValueError, TypeError) as error:  # a well-framed answer whose content makes no sense
+                raise MeterProtocolError(self.meter, f"undecodable answer: {error!r}") from None
 
         return with_retries(self.meter, self.config.attempts, attempt)
 

@@ -17,10 +17,10 @@ rounded half up when a meter shows more than three decimals.
 """
 from __future__ import annotations
 
-import calendar
 import enum
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import serial
@@ -147,7 +147,8 @@ class Iec62056Meter:
 
         hh, mm, ss = (int(part) for part in values["0.9.1"][0].split(":"))
         date = values["0.9.2"][0][-6:]  # YYMMDD, some meters prefix a century digit
-        taken_at = calendar.timegm((2000 + int(date[0:2]), int(date[2:4]), int(date[4:6]), hh, mm, ss))
+        taken_at = int(datetime(2000 + int(date[0:2]), int(date[2:4]), int(date[4:6]), hh, mm, ss,
+                                tzinfo=timezone.utc).timestamp())
         events = tuple(MeterEvent(kind, None) for code, kind in self.config.event_registers
                        if code in values and int(values[code][0] or "0", 16) != 0)
         return MeterSnapshot(

@@ -22,8 +22,9 @@ the same address; a 4-byte answer [addr, status, crc] is a status: 0 = OK, 1 bad
 """
 from __future__ import annotations
 
-import calendar
+import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from meter_io.line import (LineSettings, NoFrameYet, bcd, crc16_ok, open_line, receive_frame, send_request,
                            with_crc16)
@@ -82,7 +83,8 @@ def unpack_energy_word(word: bytes) -> int:
 def local_bcd_to_unix(fields: bytes, utc_offset: int) -> int:
     """Unix seconds from BCD ss mm hh DD MM YY in the meter's local time."""
     second, minute, hour, day, month, year = (bcd(b) for b in fields)
-    return calendar.timegm((2000 + year, month, day, hour, minute, second)) - utc_offset
+    moment = datetime(2000 + year, month, day, hour, minute, second, tzinfo=timezone.utc)  # validates fields
+    return int(moment.timestamp()) - utc_offset
 
 
 class Mercury230:
@@ -106,7 +108,8 @@ class Mercury230:
     def read_clock(self) -> int:
         """Meter time as unix seconds."""
         data = self._request(b"\x04\x00", 8)
-        return local_bcd_to_unix(data[0:3] + data[4:7], self.config.utc_offset)
+        with self._decoding("clock"):
+            return local_bcd_to_unix(data[0:3] + data[4:7], self.config.utc_offset)
 
     def read_energy(self, tariff: int) -> tuple[int, int, int, int]:
         """A+, A-, R+, R- from reset for `tariff` (0 = all zones), Wh / varh."""
@@ -120,7 +123,8 @@ class Mercury230:
         for journal, kind in ((JOURNAL_COVER, EventKind.COVER_OPEN), (JOURNAL_POWER, EventKind.POWER_LOSS)):
             record = self._request(bytes([0x04, journal, 0x00]), 12)
             if any(record[:6]):
-                events.append(MeterEvent(kind, local_bcd_to_unix(record[:6], self.config.utc_offset)))
+                with self._decoding("event journal"):
+                    events.append(MeterEvent(kind, local_bcd_to_unix(record[:6], self.config.utc_offset)))
         return tuple(events)
 
     def read_snapshot(self) -> MeterSnapshot:
@@ -137,7 +141,8 @@ class Mercury230:
         if period * 60 != HALF_HOUR:
             raise NotSupported(self.meter, f"profile period is {period} min, not 30")
         last_address = int.from_bytes(header[0:2], "big")
-        last_start = self._stamp_to_unix(header[3:8])
+        with self._decoding("profile header"):
+            last_start = self._stamp_to_unix(header[3:8])
         first_slot = max(-(-since // HALF_HOUR), last_start // HALF_HOUR - PROFILE_CAPACITY + 1)
         last_slot = min((until - 1) // HALF_HOUR, last_start // HALF_HOUR)
         records = []
@@ -147,12 +152,21 @@ class Mercury230:
             record = self._request(bytes([0x06, 0x03, address >> 8, address & 0xFF, 0x0F]), 15)
             if not any(record[1:6]):
                 continue  # empty record: the meter was unpowered in that interval
-            start = self._stamp_to_unix(record[1:6])
+            with self._decoding("profile record"):
+                start = self._stamp_to_unix(record[1:6])
             if start != slot * HALF_HOUR:
                 continue  # overwritten or clock corrected: not the interval we asked for
             counts = [int.from_bytes(record[i:i + 2], "little") for i in range(7, 15, 2)]
             records.append(IntervalRecord(start, *(self._counts_to_wh(n) for n in counts)))
         return records
+
+    @contextlib.contextmanager
+    def _decoding(self, what: str):
+        """Turn a malformed field (a non-BCD byte, an impossible date) into a typed error naming the meter."""
+        try:
+            yield
+        except ValueError as error:
+            raise MeterProtocolError(self.meter, f"malformed {what}: {error}") from None
 
     def _stamp_to_unix(self, stamp: bytes) -> int:
         """Unix seconds of a profile stamp hh mm DD MM YY (BCD, local time)."""

@@ -132,8 +132,7 @@ TRANSIENT_ERRORS = (MeterTimeout, FrameError)
 T = TypeVar("T")
 
 
-def with_retries(meter: str, attempts: int, operation: Callable[[], T],
-                 before_retry: Callable[[], None] = lambda: None) -> T:
+def with_retries(meter: str, attempts: int, operation: Callable[[], T]) -> T:
     """Run `operation` up to `attempts` times while it fails transiently.
 
     After the last attempt: `MeterUnreachable` if every failure was a timeout, else the last framing error
@@ -142,9 +141,7 @@ def with_retries(meter: str, attempts: int, operation: Callable[[], T],
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
     failures: list[MeterError] = []
-    for attempt in range(attempts):
-        if attempt:
-            before_retry()
+    for _ in range(attempts):
         try:
             return operation()
         except TRANSIENT_ERRORS as error:

@@ -151,3 +151,13 @@ def test_cover_opening_is_reported_with_its_time(sim):
     events = d.read_snapshot().events
     d.close()
     assert [(e.kind, e.at) for e in events] == [(EventKind.COVER_OPEN, START + 600)]
+
+
+def test_impossible_meter_time_is_refused_not_guessed():
+    from meter_io.mercury230 import local_bcd_to_unix
+
+    assert local_bcd_to_unix(bytes([0x00, 0x00, 0x03, 0x01, 0x01, 0x26]), 3 * 3600) == 1_767_225_600
+    with pytest.raises(ValueError):
+        local_bcd_to_unix(bytes([0x00, 0x00, 0x25, 0x01, 0x01, 0x26]), 0)  # 25 o'clock
+    with pytest.raises(ValueError):
+        local_bcd_to_unix(bytes([0x0A, 0x00, 0x00, 0x01, 0x01, 0x26]), 0)  # not BCD
