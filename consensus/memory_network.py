@@ -17,7 +17,7 @@ from typing import Callable
 import rlp
 
 from consensus.abc import PayloadHandler, Transport
-from consensus.messages import InvalidMessage, decode_message, encode_message
+from consensus.messages import InvalidMessage, decode_message
 from consensus.qbft import (
     Action,
     Broadcast,
@@ -140,7 +140,7 @@ class SimulatedNode:
         """Do what the engine asked, in order."""
         for action in actions:
             if isinstance(action, Broadcast):
-                self.transport.broadcast(encode_message(action.message))
+                self.transport.broadcast(action.message.wire)
             elif isinstance(action, ScheduleTimer):
                 self.network.schedule_timer(self, action.event, action.delay_ms)
             elif isinstance(action, Decision):
@@ -172,7 +172,7 @@ class MemoryNetwork:
         private_keys: list[bytes],
         seed: int,
         conditions: NetworkConditions = NetworkConditions(),
-        config: QbftConfig = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=16_000),
+        config: QbftConfig = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=16_000, retransmit_ms=500),
         sync_interval_ms: int | None = 1_000,
     ):
         self.rng = random.Random(seed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Union
 
 import rlp
@@ -130,6 +130,11 @@ class Message:
     @property
     def kind(self) -> MessageKind:
         return _KIND_OF_BODY[type(self.signed.body)]
+
+    @cached_property
+    def wire(self) -> bytes:
+        """`encode_message(self)`, computed once: a message is broadcast to every peer and retransmitted."""
+        return encode_message(self)
 
 
 def _int_bytes(value: int) -> bytes:

@@ -55,11 +55,16 @@ class QbftConfig:
     max_future_messages: int = 4_096
     max_rounds_ahead: int = 1_000
     """Messages for rounds further ahead of ours are dropped."""
+    retransmit_ms: int = 1_000
+    """While a round lasts, a validator re-broadcasts its own messages of the round this often (0: never), so that
+    a lost message delays a round instead of failing it; receivers drop the duplicates. In long rounds the interval
+    stretches to a quarter of the round timeout, so a stalled network does not flood itself."""
 
 
 class TimerKind(Enum):
     ROUND_TIMEOUT = "round-timeout"
     BLOCK_PERIOD = "block-period"
+    RETRANSMIT = "retransmit"
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,8 @@ class HeightState:
     """The first valid message per (kind, round, sender), to tell duplicates from equivocation."""
     prepared: PreparedCertificate | None = None
     proposed_rounds: set[int] = field(default_factory=set)
+    sent: dict[int, list[Message]] = field(default_factory=dict)
+    """Our own broadcasts per round, for retransmission."""
     committed_rounds: set[int] = field(default_factory=set)
 
 
@@ -182,6 +189,9 @@ class QbftEngine:
             return []
         if event.kind == TimerKind.BLOCK_PERIOD:
             return self._propose(event.round) if self._is_proposer(event.round) else []
+        if event.kind == TimerKind.RETRANSMIT:
+            resend: list[Action] = [Broadcast(message) for message in state.sent.get(state.round, [])]
+            return resend + [ScheduleTimer(event, self._retransmit_ms(state.round))]
         return self._enter_round(state.round + 1, announce=True)
 
     def on_message(self, message: Message) -> list[Action]:
@@ -285,6 +295,9 @@ class QbftEngine:
         state.round = round_number
         timeout = TimerEvent(state.height, round_number)
         actions: list[Action] = [ScheduleTimer(timeout, self._round_timeout_ms(round_number))]
+        if self.config.retransmit_ms > 0:
+            retransmit = TimerEvent(state.height, round_number, TimerKind.RETRANSMIT)
+            actions.append(ScheduleTimer(retransmit, self._retransmit_ms(round_number)))
         if announce and self._is_validator():
             prepared = state.prepared
             message = make_round_change(
@@ -296,7 +309,7 @@ class QbftEngine:
                 prepared.prepares if prepared else (),
             )
             state.round_changes.setdefault(round_number, {})[self.address] = message
-            actions.append(Broadcast(message))
+            actions.append(self._broadcast(message))
         return actions + self._check_proposal_due() + self._check_prepared()
 
     def _accept_proposal(self, proposal: Proposal) -> list[Action]:
@@ -307,7 +320,7 @@ class QbftEngine:
         if self._is_validator():
             prepare = make_prepare(self.private_key, state.height, proposal.round, proposal.block_hash)
             state.prepares.setdefault((proposal.round, proposal.block_hash), {})[self.address] = prepare.signed
-            actions.append(Broadcast(prepare))
+            actions.append(self._broadcast(prepare))
         return actions + self._check_prepared() + self._check_decided(proposal.block_hash)
 
     def _check_prepared(self) -> list[Action]:
@@ -325,7 +338,7 @@ class QbftEngine:
         state.prepared = PreparedCertificate(state.round, proposal.block_hash, block, certificate)
         commit = make_commit(self.private_key, state.height, state.round, proposal.block_hash)
         state.commits.setdefault((state.round, proposal.block_hash), {})[self.address] = commit.body.commit_seal
-        return [Broadcast(commit)] + self._check_decided(proposal.block_hash)
+        return [self._broadcast(commit)] + self._check_decided(proposal.block_hash)
 
     def _check_decided(self, block_hash: bytes) -> list[Action]:
         """A quorum of commit seals in one round for a block we hold decides the height."""
@@ -383,9 +396,14 @@ class QbftEngine:
         )
         state.blocks[block_hash] = block
         state.seen[(Proposal, round_number, self.address)] = proposal.signed
-        return [Broadcast(proposal)] + self._accept_proposal(proposal.body)
+        return [self._broadcast(proposal)] + self._accept_proposal(proposal.body)
 
     # ---- helpers ----
+
+    def _broadcast(self, message: Message) -> Broadcast:
+        """Broadcast one of our own messages, remembering it for retransmission during its round."""
+        self.state.sent.setdefault(message.body.round, []).append(message)
+        return Broadcast(message)
 
     def _buffer(self, message: Message) -> list[Action]:
         height = message.body.height
@@ -415,6 +433,9 @@ class QbftEngine:
         if round_number >= 32:
             return self.config.max_round_timeout_ms
         return min(self.config.round_timeout_ms << round_number, self.config.max_round_timeout_ms)
+
+    def _retransmit_ms(self, round_number: int) -> int:
+        return max(self.config.retransmit_ms, self._round_timeout_ms(round_number) // 4)
 
     def _is_proposer(self, round_number: int) -> bool:
         state = self.state

@@ -29,7 +29,7 @@ from node.crypto import private_key_to_address
 KEYS_BY_ADDRESS = {private_key_to_address(bytes([n + 1]) * 32): bytes([n + 1]) * 32 for n in range(4)}
 VALIDATORS = tuple(sorted(KEYS_BY_ADDRESS))
 KEYS = [KEYS_BY_ADDRESS[address] for address in VALIDATORS]
-CONFIG = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=8_000)
+CONFIG = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=8_000, retransmit_ms=0)
 
 
 def engine(index: int, height: int = 1, config: QbftConfig = CONFIG) -> QbftEngine:
@@ -152,6 +152,18 @@ def test_timeouts_change_round_with_doubling_timer_up_to_the_cap():
         [round_change] = broadcasts(actions)
         assert round_change.body == RoundChange(1, round_number + 1, None)
     assert delays == [2_000, 4_000, 8_000, 8_000, 8_000]
+
+
+def test_own_messages_of_the_round_are_retransmitted_until_the_round_ends():
+    config = QbftConfig(round_timeout_ms=1_000, retransmit_ms=300)
+    machine = QbftEngine(KEYS[1], SimBlockSource(VALIDATORS[1]), config)
+    sent = broadcasts(machine.start_height(1, VALIDATORS))
+    retransmit = TimerEvent(1, 0, TimerKind.RETRANSMIT)
+    actions = machine.on_timer(retransmit)
+    assert broadcasts(actions) == sent
+    assert ScheduleTimer(retransmit, 300) in actions
+    machine.on_timer(TimerEvent(1, 0))
+    assert machine.on_timer(retransmit) == []
 
 
 def test_stale_timer_does_nothing():
