@@ -350,10 +350,14 @@ class Registry(NativeContract):
     @external
     def saveMeteringPoint(self, ctx: Context, pointId: Uint64, accountNumber: Uint64, address: String,
                           description: String) -> None:
+        """The grid company records a metering point of an account (0 for a building's common input)."""
         require_role(ctx, ctx.sender, Role.GRID_COMPANY)
         require(pointId > 0, "metering point id 0 is reserved")
         require(accountNumber == 0 or ctx.storage.get(b"ac" + _id(accountNumber)) is not None,
                 f"unknown account {accountNumber}")
+        old = ctx.storage.get_record(b"mp" + _id(pointId), MeteringPoint)
+        require(old is None or old.account_number == accountNumber,
+                f"the account of metering point {pointId} is fixed; register a new point for another account")
         point = MeteringPoint(pointId, accountNumber, _text(address, "address"),
                               _text(description, "description", required=False))
         ctx.storage.set_record(b"mp" + _id(pointId), point)

@@ -258,3 +258,18 @@ def test_readings_configuration_is_written_only_by_the_registry(market):
     ctx = Context(CONTRACTS, market.state, block, STRANGER, STRANGER, STRANGER, b"", GasMeter(10**7))
     with pytest.raises(Exception, match="only the registry configures meters"):
         ctx.call(readings.ADDRESS, "bindGateway", 501, STRANGER)
+
+
+def test_meter_record_packing_round_trips_with_gaps_and_hourly_buckets():
+    month = readings.empty_month(202602, MSK, hourly=True)
+    month = readings._attribute(month, month.start + 5 * HH, MSK, 300, 7, 1)
+    gaps = tuple(readings.Gap(i, i + 5 * HH, 1, 2, 3, 4) for i in range(3))
+    meter = readings.MeterState(GATEWAY, True, True, 15_000, MSK, 10, 20, 2**63, 5, 1, 0b11, gaps, month)
+    assert readings.decode_meter_state(readings.encode_meter_state(meter)) == meter
+    assert readings.decode_month(readings.encode_month(month)) == month
+    assert len(month.hourly_import) == 28 * 24 * readings.BUCKET_BYTES
+
+
+def test_register_values_beyond_eight_bytes_are_rejected(market):
+    result = post(market, T0 + HH, 2**64)
+    assert not result.success and "register value above" in result.revert_reason

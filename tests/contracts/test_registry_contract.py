@@ -114,3 +114,151 @@ ACCOUNT_VIEW = ("account(uint64)", ["address", "uint64", "uint64", "uint64", "ad
 @pytest.fixture
 def market():
     return Market()
+
+
+def profile_args(inn=INN, kpp=KPP, bik=BIK, account=ACCOUNT):
+    return ("Grid of Kazan", "+7 843 000-00-00", "Ivanov Ivan Ivanovich", "Kazan, Pushkina 1", inn, kpp, bik,
+            account, "Ak Bars Bank")
+
+
+def test_a_company_writes_its_own_profile(market):
+    market.ok(registry.ADDRESS, GRID, SAVE_PROFILE, *profile_args())
+    market.ok(registry.ADDRESS, GRID, "attachRetailer(address)", RETAILER)
+    market.ok(registry.ADDRESS, RETAILER, SAVE_PROFILE, *profile_args(inn="165500000112", kpp=""))
+    view = market.view(registry.ADDRESS, "company(address)", ["uint8", "string", "string", "string", "string",
+                       "string", "string", "string", "string", "string", "address"], RETAILER)
+    assert view[0] == registry.CompanyKind.RETAILER and view[5:7] == ("165500000112", "")
+    assert view[10] == "0x" + GRID.hex()
+    manager = market.ok(registry.ADDRESS, MANAGER, SAVE_PROFILE, *profile_args())
+    assert manager.logs[0].topics[1][-20:] == MANAGER
+
+
+def test_profile_by_a_non_company_or_with_bad_requisites_is_refused(market):
+    stranger = market.registry(STRANGER, SAVE_PROFILE, *profile_args())
+    assert not stranger.success and "is not a grid company, retailer or management company" in stranger.revert_reason
+    for bad, reason in [(dict(inn="12345"), "INN must be 10 or 12 digits"), (dict(kpp="16550100X"), "KPP"),
+                        (dict(bik="04920560"), "BIK must be 9 digits"), (dict(account="4070"), "settlement account")]:
+        result = market.registry(GRID, SAVE_PROFILE, *profile_args(**bad))
+        assert not result.success and reason in result.revert_reason
+    empty = market.registry(GRID, SAVE_PROFILE, "", *profile_args()[1:])
+    assert not empty.success and "name is empty" in empty.revert_reason
+    unknown = market.registry(STRANGER, "company(address)", GRID)
+    assert not unknown.success and "unknown company" in unknown.revert_reason
+
+
+def test_only_the_grid_company_attaches_retailers_and_keeps_contractors(market):
+    denied = market.registry(RETAILER, "attachRetailer(address)", OTHER_RETAILER)
+    assert not denied.success and "grid_company" in denied.revert_reason
+    not_retailer = market.registry(GRID, "attachRetailer(address)", STRANGER)
+    assert not not_retailer.success and "retailer role" in not_retailer.revert_reason
+    market.ok(registry.ADDRESS, GRID, SAVE_CONTRACTOR, 7, "Energoremont LLC", "Kazan", INN, KPP, BIK, ACCOUNT, "Bank")
+    assert market.view(registry.ADDRESS, "contractor(address,uint64)", ["string"] * 7, GRID, 7)[:3] == (
+        "Energoremont LLC", "Kazan", INN)
+    foreign = market.registry(RETAILER, SAVE_CONTRACTOR, 8, "X", "Y", INN, KPP, BIK, ACCOUNT, "Bank")
+    assert not foreign.success and "grid_company" in foreign.revert_reason
+
+
+def test_retailer_owns_its_accounts_and_contracts(market):
+    market.with_account(1001)
+    account = market.view(registry.ADDRESS, *ACCOUNT_VIEW, 1001)
+    assert account[0] == "0x" + RETAILER.hex() and account[4] == "0x" + CONSUMER.hex() and account[6] == 1
+    taken = market.registry(OTHER_RETAILER, SAVE_ACCOUNT, 1001, 1, 1, STRANGER, "x", 1, 0, 0)
+    assert not taken.success and "belongs to another retailer" in taken.revert_reason
+    by_grid = market.registry(GRID, SAVE_ACCOUNT, 1002, 1, 1, CONSUMER, "x", 1, 0, 0)
+    assert not by_grid.success and "retailer role" in by_grid.revert_reason
+    for args, reason in [((1003, 1, 1, CONSUMER, "x", 3, 0, 0), "unknown consumer kind 3"),
+                         ((1003, 1, 1, CONSUMER, "x", 1, 0, 77), "unknown building 77"),
+                         ((0, 1, 1, CONSUMER, "x", 1, 0, 0), "account number 0")]:
+        result = market.registry(RETAILER, SAVE_ACCOUNT, *args)
+        assert not result.success and reason in result.revert_reason
+    document = b"\x11" * 32
+    market.ok(registry.ADDRESS, RETAILER, REGISTER_CONTRACT, 9001, 1001, document, T0)
+    assert market.view(registry.ADDRESS, "consumerContract(uint64)", ["address", "uint64", "bytes32", "uint64"],
+                       9001) == ("0x" + RETAILER.hex(), 1001, document, T0)
+    assert market.view(registry.ADDRESS, *ACCOUNT_VIEW, 1001)[3] == 9001
+    twice = market.registry(RETAILER, REGISTER_CONTRACT, 9001, 1001, document, T0)
+    assert not twice.success and "already exists" in twice.revert_reason
+    foreign = market.registry(OTHER_RETAILER, REGISTER_CONTRACT, 9002, 1001, document, T0)
+    assert not foreign.success and "belongs to another retailer" in foreign.revert_reason
+
+
+def test_grid_company_registers_and_configures_meters(market):
+    market.with_account(1001)
+    market.with_meter(501)
+    meter = market.view(registry.ADDRESS, *METER_VIEW, 501)
+    assert meter[:4] == (10_501, 1001, "Mercury 230", "SN501") and meter[13] == "0x" + GATEWAY.hex()
+    assert market.view(registry.ADDRESS, *ACCOUNT_VIEW, 1001)[9] == (501,)
+    market.ok(registry.ADDRESS, GRID, CONFIGURE_METER, 501, 3, 40, 100, 12_500, True, True, 2_000_000, MSK)
+    assert market.view(registry.ADDRESS, *METER_VIEW, 501)[5:12] == (3, 40, 100, 12_500, True, True, 2_000_000)
+    assert market.view(readings.ADDRESS, "meterState(uint64)", ["address", "bool", "bool", "uint64"], 501)[3] == (
+        2_000_000)
+    for args, reason in [((501, 3, 0, 1, 0, True, False, 1, MSK), "transformer ratios"),
+                         ((501, 9, 1, 1, 0, True, False, 1, MSK), "unknown calculation scheme"),
+                         ((501, 1, 1, 1, 1_000_000, True, False, 1, MSK), "not below 100%"),
+                         ((501, 1, 1, 1, 0, True, False, 0, MSK), "maximum plausible power"),
+                         ((501, 1, 1, 1, 0, True, False, 1, 15 * 3600), "UTC offset"),
+                         ((599, 1, 1, 1, 0, True, False, 1, MSK), "unknown meter 599")]:
+        result = market.registry(GRID, CONFIGURE_METER, *args)
+        assert not result.success and reason in result.revert_reason, result.revert_reason
+    by_retailer = market.registry(RETAILER, CONFIGURE_METER, 501, 1, 1, 1, 0, True, False, 1, MSK)
+    assert not by_retailer.success and "grid_company" in by_retailer.revert_reason
+
+
+def test_meter_registration_refusals(market):
+    market.with_account(1001)
+    market.with_meter(501)
+    args = (501, 10_501, "M", "S", "A", 1, True, False, 1_000, MSK, 0, 0)
+    assert "already exists" in market.registry(GRID, REGISTER_METER, *args).revert_reason
+    assert "unknown metering point 4" in market.registry(GRID, REGISTER_METER, 502, 4, *args[2:]).revert_reason
+    assert "grid_company" in market.registry(RETAILER, REGISTER_METER, 502, *args[1:]).revert_reason
+    assert "unknown calculation scheme" in market.registry(GRID, REGISTER_METER, 502, 10_501, "M", "S", "A", 0,
+                                                           *args[6:]).revert_reason
+    assert "unknown account 5" in market.registry(GRID, SAVE_POINT, 9, 5, "A", "").revert_reason
+    market.with_account(1002)
+    moved = market.registry(GRID, SAVE_POINT, 10_501, 1002, "A", "")
+    assert not moved.success and "account of metering point 10501 is fixed" in moved.revert_reason
+    assert market.registry(GRID, SAVE_POINT, 10_501, 1001, "New address", "").success
+
+
+def test_gateway_binding_needs_the_gateway_role_and_a_remote_meter(market):
+    market.with_account(1001)
+    market.with_meter(501, gateway=None)
+    market.with_meter(502, remote=False)
+    no_role = market.registry(GRID, BIND, 501, STRANGER)
+    assert not no_role.success and "gateway role" in no_role.revert_reason
+    manual = market.registry(GRID, BIND, 502, GATEWAY)
+    assert not manual.success and "not read remotely" in manual.revert_reason
+    by_retailer = market.registry(RETAILER, BIND, 501, GATEWAY)
+    assert not by_retailer.success and "grid_company" in by_retailer.revert_reason
+    market.ok(registry.ADDRESS, GRID, BIND, 501, GATEWAY)
+    market.ok(registry.ADDRESS, GRID, BIND, 501, bytes(20))
+    assert market.view(registry.ADDRESS, *METER_VIEW, 501)[13] == "0x" + "00" * 20
+
+
+def test_buildings_with_house_meter_management_company_and_apartments(market):
+    market.with_account(1001)
+    market.with_meter(601, account=0, point=600)
+    market.ok(registry.ADDRESS, GRID, SAVE_BUILDING, 42, "Kazan, Baumana 1", MANAGER, 601)
+    market.with_account(1001, building=42, area=5_430)
+    market.with_account(1002, building=42, area=7_010)
+    assert market.view(registry.ADDRESS, "building(uint64)", ["string", "address", "uint64", "uint64[]"], 42) == (
+        "Kazan, Baumana 1", "0x" + MANAGER.hex(), 601, (1001, 1002))
+    market.with_account(1002, building=0)
+    assert market.view(registry.ADDRESS, "building(uint64)", ["string", "address", "uint64", "uint64[]"], 42)[3] == (
+        1001,)
+    not_manager = market.registry(GRID, SAVE_BUILDING, 43, "x", RETAILER, 0)
+    assert not not_manager.success and "management_company" in not_manager.revert_reason
+    no_meter = market.registry(GRID, SAVE_BUILDING, 43, "x", MANAGER, 777)
+    assert not no_meter.success and "unknown house meter 777" in no_meter.revert_reason
+    by_manager = market.registry(MANAGER, SAVE_BUILDING, 43, "x", MANAGER, 0)
+    assert not by_manager.success and "grid_company" in by_manager.revert_reason
+
+
+def test_every_registry_write_emits_its_event(market):
+    market.with_account(1001)
+    result = market.ok(registry.ADDRESS, GRID, SAVE_POINT, 5, 1001, "A", "")
+    assert [log.topics[0] for log in result.logs] == [registry.MeteringPointSaved.__event_spec__.topic]
+    topics = {spec.__event_spec__.topic for spec in registry.Registry.EVENTS}
+    result = market.ok(registry.ADDRESS, GRID, REGISTER_METER, 8, 5, "M", "S", "A", 1, True, False, 100, MSK, 0, 0)
+    assert registry.MeterRegistered.__event_spec__.topic in [log.topics[0] for log in result.logs]
+    assert all(log.topics[0] in topics or log.address == readings.ADDRESS for log in result.logs)
