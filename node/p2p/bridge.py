@@ -96,9 +96,9 @@ class ThreadBridge:
             try:
                 result = fn(*args)
             except Exception as exc:
-                self.notify_asyncio(_settle, future, None, exc)
+                self.notify_asyncio(settle, future, None, exc)
             else:
-                self.notify_asyncio(_settle, future, result, None)
+                self.notify_asyncio(settle, future, result, None)
 
         self._submit(job)
         return await future
@@ -114,12 +114,12 @@ class ThreadBridge:
                 try:
                     result = await afn(*args)
                 except trio.Cancelled:
-                    self.notify_asyncio(_settle, future, None, NetworkClosed("network task cancelled"))
+                    self.notify_asyncio(settle, future, None, NetworkClosed("network task cancelled"))
                     raise
                 except Exception as exc:
-                    self.notify_asyncio(_settle, future, None, exc)
+                    self.notify_asyncio(settle, future, None, exc)
                 else:
-                    self.notify_asyncio(_settle, future, result, None)
+                    self.notify_asyncio(settle, future, result, None)
 
         def start() -> None:
             nursery = self._nursery
@@ -128,7 +128,7 @@ class ThreadBridge:
                     raise RuntimeError("no nursery")
                 nursery.start_soon(task)
             except RuntimeError:  # the nursery is closing: the network is shutting down
-                self.notify_asyncio(_settle, future, None, NetworkClosed("network thread stopped"))
+                self.notify_asyncio(settle, future, None, NetworkClosed("network thread stopped"))
 
         self._submit(start)
         try:
@@ -155,10 +155,11 @@ class ThreadBridge:
 
     def _fail_pending(self) -> None:
         for future in list(self._pending):
-            _settle(future, None, NetworkClosed("network thread stopped"))
+            settle(future, None, NetworkClosed("network thread stopped"))
 
 
-def _settle(future: asyncio.Future[Any], result: object, exc: BaseException | None) -> None:
+def settle(future: asyncio.Future[Any], result: object, exc: BaseException | None) -> None:
+    """Complete an asyncio future unless it is already done (cancelled by its waiter); asyncio thread only."""
     if future.done():
         return
     if exc is not None:

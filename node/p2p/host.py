@@ -25,7 +25,7 @@ import trio
 from node.crypto import private_key_to_address
 
 from .allowlist import Allowlist
-from .bridge import Inbox, ThreadBridge, _settle
+from .bridge import Inbox, ThreadBridge, settle
 from .config import ConnectedPeer, NetworkLimits
 from .errors import MessageTooLarge, NetworkClosed, NetworkError
 from .gossip import encode_tx_batch, split_into_batches
@@ -77,24 +77,24 @@ class P2PNetwork:
         started: asyncio.Future[str] = loop.create_future()
         self._stopped = loop.create_future()
         self._thread = threading.Thread(
-            target=self._thread_main, args=(started,), name=f"p2p-{self.peer_id[-8:]}", daemon=True
+            target=self._thread_main,
+            args=(self._bridge, started, self._stopped),
+            name=f"p2p-{self.peer_id[-8:]}",
+            daemon=True,
         )
         self._thread.start()
         self.listen_multiaddr = await started
 
-    def _thread_main(self, started: asyncio.Future[str]) -> None:
-        assert self._bridge is not None and self._stopped is not None
+    def _thread_main(self, bridge: ThreadBridge, started: asyncio.Future[str], stopped: asyncio.Future[None]) -> None:
         try:
-            trio.run(self._trio_main, started)
+            trio.run(self._trio_main, bridge, started)
         except BaseException as exc:
             logger.exception("p2p network thread failed")
-            self._bridge.notify_asyncio(_settle, started, None, NetworkClosed(f"network thread failed: {exc!r}"))
+            bridge.notify_asyncio(settle, started, None, NetworkClosed(f"network thread failed: {exc!r}"))
         finally:
-            self._bridge.notify_asyncio(_settle, self._stopped, None, None)
+            bridge.notify_asyncio(settle, stopped, None, None)
 
-    async def _trio_main(self, started: asyncio.Future[str]) -> None:
-        bridge = self._bridge
-        assert bridge is not None
+    async def _trio_main(self, bridge: ThreadBridge, started: asyncio.Future[str]) -> None:
         self._stop = trio.Event()
         self._service = NetworkService(
             self._private_key, self._listen_addr, self._bootstrap, self._allowlist, self.limits, bridge
@@ -105,7 +105,7 @@ class P2PNetwork:
             bridge.bind_trio(nursery)
             try:
                 listen = await nursery.start(self._service.run)
-                bridge.notify_asyncio(_settle, started, listen, None)
+                bridge.notify_asyncio(settle, started, listen, None)
                 await self._stop.wait()
             finally:
                 bridge.unbind_trio()

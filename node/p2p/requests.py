@@ -67,20 +67,37 @@ async def serve(service: NetworkService, protocol: str, handler: RequestHandler,
             data = await FrameReader(stream, limits.max_message_bytes).read_frame()
         if data is None:
             return
-        with trio.fail_after(limits.handler_timeout):
-            response = await service.bridge.run_in_asyncio(handler, address, data)
-        if len(response) > limits.max_message_bytes:
-            logger.error("%s handler answered %d bytes, above the limit; not sent", protocol, len(response))
+        response = await _answer(service, protocol, handler, address, data)
+        if response is None:
             await service.reset_stream(stream)
             return
         await stream.write(encode_frame(response))
     except trio.TooSlowError:
-        logger.warning("%s request from 0x%s timed out", protocol, address.hex())
+        logger.warning("%s request from 0x%s not received in time", protocol, address.hex())
         await service.reset_stream(stream)
     except (MessageTooLarge, MalformedFrame) as exc:
         await service.drop_peer(peer_id, f"request {protocol}: {exc}")
-    except Exception:  # the handler failed: the requester sees a reset, the node sees the traceback
-        logger.exception("%s handler failed for a request from 0x%s", protocol, address.hex())
-        await service.reset_stream(stream)
+    except Exception as exc:  # the requester reset the stream or the connection went away
+        logger.debug("%s request from 0x%s abandoned: %r", protocol, address.hex(), exc)
     finally:
         await service.close_stream(stream)
+
+
+async def _answer(
+    service: NetworkService, protocol: str, handler: RequestHandler, address: bytes, data: bytes
+) -> bytes | None:
+    """The handler's response, or None (logged) if it failed, took too long or answered too much."""
+    limits = service.limits
+    try:
+        with trio.fail_after(limits.handler_timeout):
+            response = await service.bridge.run_in_asyncio(handler, address, data)
+    except trio.TooSlowError:
+        logger.error("%s handler took more than %ss", protocol, limits.handler_timeout)
+        return None
+    except Exception:  # the node's handler failed: the requester sees a reset, the log has the traceback
+        logger.exception("%s handler failed for a request from 0x%s", protocol, address.hex())
+        return None
+    if not isinstance(response, bytes) or len(response) > limits.max_message_bytes:
+        logger.error("%s handler answered %r (not bytes within the size limit); not sent", protocol, type(response))
+        return None
+    return response

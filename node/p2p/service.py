@@ -161,7 +161,10 @@ class NetworkService:
                     raise
         if known is None:
             raise PeerUnavailable(address, "not a bootstrap peer and not connected")
-        await self.host.connect(PeerInfo(known.peer_id, [known.dial_addr]))
+        try:
+            await self.host.connect(PeerInfo(known.peer_id, [known.dial_addr]))
+        except Exception as exc:  # refused, unreachable, handshake failed: libp2p raises many unrelated types
+            raise PeerUnavailable(address, f"dial failed: {type(exc).__name__}: {exc}") from exc
         return await self.host.new_stream(known.peer_id, [TProtocol(protocol)])
 
     def connected_peers(self) -> list[ConnectedPeer]:
@@ -262,7 +265,10 @@ class NetworkService:
             origin = address_of_peer_id(ID(message.from_id))
             decode_tx_batch(message.data)
         except NetworkError as exc:
-            self.nursery.start_soon(self.drop_peer, forwarder, f"gossip: {exc}")
+            if forwarder == self.host.get_id():
+                logger.error("refusing to publish a malformed batch: %s", exc)
+            else:
+                self.nursery.start_soon(self.drop_peer, forwarder, f"gossip: {exc}")
             return False
         if origin not in self.allowlist:
             logger.warning("gossip batch from 0x%s, not in the allowlist: ignored", origin.hex())

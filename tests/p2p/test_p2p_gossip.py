@@ -1,12 +1,13 @@
 """Transaction batches over GossipSub between real hosts, and the batch codec."""
 
 import asyncio
+import logging
 
 import pytest
 import rlp
 from p2p_helpers import eventually, network, run
 
-from node.p2p import MalformedFrame, MessageTooLarge
+from node.p2p import TX_TOPIC, MalformedFrame, MessageTooLarge
 from node.p2p.gossip import MAX_BATCH_BYTES, MAX_BATCH_TXS, decode_tx_batch, encode_tx_batch, split_into_batches
 
 TXS = [b"\x02" + i.to_bytes(4, "big") * 50 for i in range(500)]  # 201-byte stand-ins for raw transactions
@@ -51,6 +52,26 @@ def test_batches_from_both_sides():
             assert await _collect(a, 10) == [(b.address, TXS[10:20])]
 
     run(scenario())
+
+
+def test_garbage_gossip_drops_the_forwarder(caplog):
+    caplog.set_level(logging.WARNING, logger="node.p2p")
+
+    async def scenario():
+        async with network(2) as (a, b):
+            await eventually(lambda: _subscribed(a, [b.address]))
+            # Make `a` misbehave: switch off its own batch check and publish bytes that are not a batch.
+            service = a._service
+            service.pubsub.remove_topic_validator(TX_TOPIC)
+            await a._bridge.run_in_trio(service.pubsub.publish, TX_TOPIC, b"\xff not rlp")
+            await eventually(lambda: _logged(caplog, "dropping peer"))
+            assert "gossip batch is not RLP" in caplog.text
+
+    run(scenario())
+
+
+async def _logged(caplog, text: str) -> bool:
+    return text in caplog.text
 
 
 def test_split_respects_count_and_size_limits():

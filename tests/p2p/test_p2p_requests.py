@@ -4,9 +4,17 @@ import asyncio
 import logging
 
 import pytest
-from p2p_helpers import network, run
+from p2p_helpers import ADDRESSES, KEYS, network, run
 
-from node.p2p import MessageTooLarge, NetworkLimits, RequestFailed, RequestTimeout
+from node.p2p import (
+    MessageTooLarge,
+    NetworkLimits,
+    P2PNetwork,
+    PeerUnavailable,
+    RequestFailed,
+    RequestTimeout,
+    peer_id_from_private_key,
+)
 
 HEADERS = "/energy/sync/headers/1"
 BLOCKS = "/energy/sync/blocks/1"
@@ -86,5 +94,17 @@ def test_oversized_response_drops_the_responder(caplog):
                 await b.request(a.address, BLOCKS, b"x" * 1025, timeout=5.0)  # refused before sending
             assert "dropping peer" in caplog.text
             assert "exceeds the limit of 1024" in caplog.text
+
+    run(scenario())
+
+
+def test_request_to_a_peer_that_is_down_fails_fast():
+    async def scenario():
+        dead = f"/ip4/127.0.0.1/tcp/9/p2p/{peer_id_from_private_key(KEYS[2])}"
+        async with P2PNetwork(KEYS[1], "/ip4/127.0.0.1/tcp/0", [dead], ADDRESSES) as b:
+            with pytest.raises(PeerUnavailable):
+                await b.request(ADDRESSES[2], HEADERS, b"1", timeout=5.0)
+            with pytest.raises(PeerUnavailable):
+                await b.request(ADDRESSES[3], HEADERS, b"1", timeout=5.0)  # not a bootstrap peer, not connected
 
     run(scenario())
