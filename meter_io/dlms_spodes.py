@@ -9,10 +9,13 @@ DISC. Objects read (logical names, interface class, attribute):
   (exact, half up when the scaler is negative); units other than Wh (30) / varh (32) are refused;
 - 0.0.1.0.0.255 Clock (class 8) time (2): a 12-byte date-time; an unspecified deviation means the
   configured local offset;
-- 0.0.96.1.0.255 Data (class 1) value (2): the factory serial number.
+- 0.0.96.1.0.255 Data (class 1) value (2): the factory serial number;
+- 1.0.99.1.0.255 the half-hour load profile (Profile generic, class 7): capture_period (4) must be 1800,
+  capture_objects (3) names the columns, buffer (2) is read with selective access by clock range. A row is
+  captured at the END of its interval, so a row stamped T is the interval [T - 1800, T). Columns used:
+  the clock and 1.0.{1,2,3,4}.29.0.255 (A+, A-, R+, R- over the interval), scaled by their scaler_unit.
 
-Not done yet: the SPODES load profile (1.0.99.1.0.255, Profile generic with selective access by range)
-and the event journals (0.0.99.98.x.255): `read_profile` raises `NotSupported` and `events` is empty.
+Not done yet: the event journals (0.0.99.98.x.255), so `events` is empty.
 The library's serial I/O would wait forever on a silent meter, so `_LineIO` feeds it with deadlines,
 skips noise before an HDLC opening flag, and tells a wrong FCS from silence.
 """
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from dlms_cosem import cosem, enumerations, exceptions as dlms_exceptions
 from dlms_cosem.client import DataResultError, DlmsClient
+from dlms_cosem.cosem.capture_object import CaptureObject
+from dlms_cosem.cosem.selective_access import RangeDescriptor
 from dlms_cosem.crc import CRCCCITT
 from dlms_cosem.hdlc import exceptions as hdlc_exceptions, frames, state as hdlc_state
 from dlms_cosem.io import HdlcTransport
@@ -33,7 +38,7 @@ from dlms_cosem.time import datetime_from_bytes
 from dlms_cosem.utils import parse_as_dlms_data
 
 from meter_io.line import LineSettings, open_line
-from meter_io.reading import (CrcError, FrameError, IntervalRecord, MeterError, MeterProtocolError,
+from meter_io.reading import (HALF_HOUR, CrcError, FrameError, IntervalRecord, MeterError, MeterProtocolError,
                               MeterSnapshot, MeterTimeout, NotSupported, with_retries)
 
 HDLC_FLAG = 0x7E
@@ -44,6 +49,9 @@ UNIT_WH, UNIT_VARH = 30, 32
 OBIS_IMPORT, OBIS_EXPORT = "1.0.1.8.0.255", "1.0.2.8.0.255"
 OBIS_REACTIVE_IMPORT, OBIS_REACTIVE_EXPORT = "1.0.3.8.0.255", "1.0.4.8.0.255"
 OBIS_CLOCK, OBIS_SERIAL = "0.0.1.0.0.255", "0.0.96.1.0.255"
+OBIS_LOAD_PROFILE = "1.0.99.1.0.255"
+PROFILE_COLUMNS = ("1.0.1.29.0.255", "1.0.2.29.0.255", "1.0.3.29.0.255", "1.0.4.29.0.255")
+"""A+, A-, R+, R- energy over one capture period, in `IntervalRecord` field order."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,11 @@ def register_to_int(value: int, scaler: int, unit: int) -> int:
     if unit not in (UNIT_WH, UNIT_VARH):
         raise ValueError(f"energy register in unit {unit}, expected Wh (30) or varh (32)")
     return int((Decimal(value).scaleb(scaler)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _dotted(logical_name: bytes) -> str:
+    """A 6-byte COSEM logical name as "a.b.c.d.e.f"."""
+    return ".".join(str(part) for part in logical_name)
 
 
 class _LineIO:
@@ -159,7 +172,7 @@ class _HdlcTransport(HdlcTransport):
 
 
 class DlmsSpodesMeter:
-    """Driver for one SPODES meter over HDLC; implements `MeterDriver` (no profile yet)."""
+    """Driver for one SPODES meter over HDLC; implements `MeterDriver` (no event journals yet)."""
 
     def __init__(self, port: str, config: DlmsConfig) -> None:
         self.config = config
@@ -173,7 +186,41 @@ class DlmsSpodesMeter:
         return self._session(lambda client: self._serial(client))
 
     def read_profile(self, since: int, until: int) -> list[IntervalRecord]:
-        raise NotSupported(self.meter, "SPODES load profile reading is not implemented yet")
+        """Half-hour records with since <= start < until, oldest first, from the SPODES load profile."""
+        first_end = -(-since // HALF_HOUR) * HALF_HOUR + HALF_HOUR
+        last_end = (until - 1) // HALF_HOUR * HALF_HOUR + HALF_HOUR
+        if last_end < first_end:
+            return []
+        return self._session(lambda client: self._profile(client, first_end, last_end))
+
+    def _profile(self, client: DlmsClient, first_end: int, last_end: int) -> list[IntervalRecord]:
+        interface = enumerations.CosemInterface.PROFILE_GENERIC
+        period = self._get(client, interface, OBIS_LOAD_PROFILE, 4)
+        if period != HALF_HOUR:
+            raise NotSupported(self.meter, f"load profile period is {period} s, not {HALF_HOUR}")
+        columns = [_dotted(bytes(obj[1])) for obj in self._get(client, interface, OBIS_LOAD_PROFILE, 3)]
+        missing = [obis for obis in (OBIS_CLOCK, *PROFILE_COLUMNS) if obis not in columns]
+        if missing:
+            raise NotSupported(self.meter, f"load profile lacks {', '.join(missing)}")
+        scalers = {}
+        for obis in PROFILE_COLUMNS:
+            scaler, unit = self._get(client, enumerations.CosemInterface.REGISTER, obis, 3)
+            scalers[obis] = (scaler, unit)
+        offset = timezone(timedelta(seconds=self.config.utc_offset))
+        clock = CaptureObject(cosem.CosemAttribute(enumerations.CosemInterface.CLOCK,
+                                                   cosem.Obis.from_string(OBIS_CLOCK), 2))
+        selection = RangeDescriptor(restricting_object=clock,
+                                    from_value=datetime.fromtimestamp(first_end, tz=offset),
+                                    to_value=datetime.fromtimestamp(last_end, tz=offset))
+        raw = client.get(cosem.CosemAttribute(interface, cosem.Obis.from_string(OBIS_LOAD_PROFILE), 2),
+                         access_descriptor=selection)
+        records = []
+        for row in parse_as_dlms_data(raw) or []:
+            end = self._moment(bytes(row[columns.index(OBIS_CLOCK)]))
+            values = [register_to_int(row[columns.index(obis)], *scalers[obis]) for obis in PROFILE_COLUMNS]
+            if first_end <= end <= last_end and end % HALF_HOUR == 0:
+                records.append(IntervalRecord(end - HALF_HOUR, *values))
+        return sorted(records, key=lambda record: record.start)
 
     def read_snapshot(self) -> MeterSnapshot:
         def read(client: DlmsClient) -> MeterSnapshot:
@@ -229,8 +276,11 @@ class DlmsSpodesMeter:
         return value.decode("ascii") if isinstance(value, bytes) else str(value)
 
     def _clock(self, client: DlmsClient) -> int:
-        value = self._get(client, enumerations.CosemInterface.CLOCK, OBIS_CLOCK, 2)
-        moment, _status = datetime_from_bytes(bytes(value))
+        return self._moment(bytes(self._get(client, enumerations.CosemInterface.CLOCK, OBIS_CLOCK, 2)))
+
+    def _moment(self, date_time: bytes) -> int:
+        """Unix seconds of a COSEM date-time; an unspecified deviation means the configured offset."""
+        moment, _status = datetime_from_bytes(date_time)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone(timedelta(seconds=self.config.utc_offset)))
         return int(moment.timestamp())

@@ -15,15 +15,22 @@ from dlms_cosem.protocol import acse, xdlms
 from dlms_cosem.protocol.xdlms.conformance import Conformance
 from dlms_cosem.time import datetime_to_bytes
 
-from meter_io.dlms_spodes import (HDLC_FLAG, OBIS_CLOCK, OBIS_EXPORT, OBIS_IMPORT, OBIS_REACTIVE_EXPORT,
-                                  OBIS_REACTIVE_IMPORT, OBIS_SERIAL, UNIT_VARH, UNIT_WH, fcs_ok)
+from meter_io.dlms_spodes import (HDLC_FLAG, OBIS_CLOCK, OBIS_EXPORT, OBIS_IMPORT, OBIS_LOAD_PROFILE,
+                                  OBIS_REACTIVE_EXPORT, OBIS_REACTIVE_IMPORT, OBIS_SERIAL, PROFILE_COLUMNS,
+                                  UNIT_VARH, UNIT_WH, fcs_ok)
+from meter_io.reading import HALF_HOUR
 from meter_io.sim_line import FaultPlan, Session
 from meter_io.sim_model import SimulatedMeter
 
 LLC_COMMAND, LLC_RESPONSE = b"\xe6\xe6\x00", b"\xe6\xe7\x00"
 CONTROL_SNRM, CONTROL_DISC = 0x83, 0x43  # without the poll bit 0x10
+CONTROL_RR = 0x01  # low nibble of a receive-ready frame
+MAX_INFORMATION = 128
+"""Default HDLC maximum information field length (no SNRM negotiation): longer answers are segmented."""
 GET_RESPONSE, GET_RESPONSE_NORMAL = 0xC4, 0x01
 READER_PASSWORD = b"12345678"
+PROFILE_DEPTH = 4096
+"""Half hours the simulated load profile keeps (85 days)."""
 PHYSICAL_ADDRESS_BASE = 16
 """Simulated meter n (1-based) answers HDLC physical address 16 + n."""
 
@@ -91,12 +98,20 @@ class DlmsSession(Session):
             self._send_sequence = self._receive_sequence = 0
             self._associated = False
             return frames.UnNumberedAcknowledgmentFrame(self._client, server).to_bytes()
+        if control & 0x0F == CONTROL_RR:
+            return self._next_segment(server) if self._pending else None
         if control & 1:
-            return None  # supervisory frames: we never segment, nothing to answer
+            return None  # other supervisory frames
         self._receive_sequence = (control >> 1 & 7) + 1 & 7
         information = frame[source_at + source_length + 3:-3]
-        apdu = self._apdu_answer(information[len(LLC_COMMAND):])
-        answer = frames.InformationFrame(self._client, server, LLC_RESPONSE + apdu,
+        answer = LLC_RESPONSE + self._apdu_answer(information[len(LLC_COMMAND):])
+        self._pending = [answer[i:i + MAX_INFORMATION] for i in range(0, len(answer), MAX_INFORMATION)]
+        return self._next_segment(server)
+
+    def _next_segment(self, server: HdlcAddress) -> bytes:
+        """The next I-frame of the answer; all but the last are marked segmented and wait for the client's RR."""
+        payload = self._pending.pop(0)
+        answer = frames.InformationFrame(self._client, server, payload, segmented=bool(self._pending),
                                          send_sequence_number=self._send_sequence,
                                          receive_sequence_number=self._receive_sequence)
         self._send_sequence = self._send_sequence + 1 & 7
@@ -121,14 +136,20 @@ class DlmsSession(Session):
             return acse.ReleaseResponse(reason=enumerations.ReleaseResponseReason.NORMAL).to_bytes()
         request = xdlms.GetRequestNormal.from_bytes(apdu)
         attribute = request.cosem_attribute
-        data = self._attribute(_dotted(attribute.instance), attribute.attribute) if self._associated else None
+        data = (self._attribute(_dotted(attribute.instance), attribute.attribute, request.access_selection)
+                if self._associated else None)
         # GET-Response-Normal by hand: the library's encoder of it is broken (it appends bytes to a bytearray).
         head = bytes([GET_RESPONSE, GET_RESPONSE_NORMAL, request.invoke_id_and_priority.to_bytes()[0]])
         if data is None:
             return head + bytes([1, enumerations.DataAccessResult.OBJECT_UNDEFINED])
         return head + b"\x00" + data
 
-    def _attribute(self, obis: str, attribute: int) -> bytes | None:
+    def _attribute(self, obis: str, attribute: int, selection) -> bytes | None:
+        if obis == OBIS_LOAD_PROFILE:
+            return self._profile_attribute(attribute, selection)
+        if obis in PROFILE_COLUMNS and attribute == 3:
+            unit = UNIT_WH if obis in PROFILE_COLUMNS[:2] else UNIT_VARH
+            return dlms_data.DataStructure([dlms_data.IntegerData(0), dlms_data.EnumData(unit)]).to_bytes()
         registers = self.meter.registers()
         energy = {OBIS_IMPORT: (registers.import_wh, UNIT_WH), OBIS_EXPORT: (registers.export_wh, UNIT_WH),
                   OBIS_REACTIVE_IMPORT: (registers.reactive_import_varh, UNIT_VARH),
@@ -145,3 +166,25 @@ class DlmsSession(Session):
             moment = datetime.fromtimestamp(self.meter.clock.now(), tz=offset)
             return dlms_data.OctetStringData(datetime_to_bytes(moment)).to_bytes()
         return None
+
+    def _profile_attribute(self, attribute: int, selection) -> bytes | None:
+        """Load profile attributes: buffer (2, by clock range), capture_objects (3), capture_period (4)."""
+        if attribute == 4:
+            return dlms_data.DoubleLongUnsignedData(HALF_HOUR).to_bytes()
+        if attribute == 3:
+            columns = [(8, OBIS_CLOCK)] + [(3, obis) for obis in PROFILE_COLUMNS]
+            return dlms_data.DataArray([dlms_data.DataStructure([
+                dlms_data.UnsignedLongData(interface),
+                dlms_data.OctetStringData(bytes(int(part) for part in obis.split("."))),
+                dlms_data.IntegerData(2), dlms_data.UnsignedLongData(0)]) for interface, obis in columns]).to_bytes()
+        if attribute != 2 or selection is None:
+            return None
+        first_end, last_end = int(selection.from_value.timestamp()), int(selection.to_value.timestamp())
+        offset = timezone(timedelta(seconds=self.meter.identity.utc_offset))
+        rows = []
+        for record in self.meter.profile(first_end - HALF_HOUR, last_end - HALF_HOUR + 1, PROFILE_DEPTH):
+            end = datetime.fromtimestamp(record.start + HALF_HOUR, tz=offset)
+            rows.append(dlms_data.DataStructure([dlms_data.OctetStringData(datetime_to_bytes(end))] + [
+                dlms_data.DoubleLongUnsignedData(value) for value in
+                (record.import_wh, record.export_wh, record.reactive_import_varh, record.reactive_export_varh)]))
+        return dlms_data.DataArray(rows).to_bytes()

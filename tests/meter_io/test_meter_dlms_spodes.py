@@ -5,7 +5,7 @@ import pytest
 
 from meter_io.dlms_spodes import DlmsConfig, DlmsSpodesMeter, fcs_ok, register_to_int
 from meter_io.line import LineSettings
-from meter_io.reading import CrcError, FrameError, MeterProtocolError, MeterUnreachable, NotSupported
+from meter_io.reading import HALF_HOUR, CrcError, FrameError, MeterProtocolError, MeterUnreachable
 from meter_io.sim_model import SimClock
 from meter_io.simulator import start_simulated_meters
 
@@ -72,10 +72,24 @@ def test_registers_advance_with_the_clock(sim):
     assert after.import_wh > before.import_wh
 
 
-def test_profile_is_not_supported_yet(sim):
+def test_backfill_from_the_load_profile_matches_register_growth(sim):
+    meter = sim.meters[0]
+    model = sim.models[meter.serial]
+    sim.clock.advance(86400)
+    until = sim.clock.now() // HALF_HOUR * HALF_HOUR
+    since = until - 86400
+    d = driver(meter)
+    records = d.read_profile(since, until)  # 48 rows: the answer spans many HDLC segments
+    d.close()
+    assert [r.start for r in records] == list(range(since, until, HALF_HOUR))
+    assert records == model.profile(since, until, capacity=4096)
+    assert sum(r.import_wh for r in records) == model.registers(until).import_wh - model.registers(since).import_wh
+    assert sum(r.export_wh for r in records) > 0
+
+
+def test_backfill_of_an_empty_range_asks_nothing(sim):
     d = driver(sim.meters[0])
-    with pytest.raises(NotSupported):
-        d.read_profile(START - 3600, START)
+    assert d.read_profile(START, START) == []
     d.close()
 
 
