@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import eth_abi
 import pytest
 
-from contracts_py import readings, registry
+from contracts_py import participants, readings, registry
 from contracts_py.catalog import CONTRACTS
 from contracts_py.runtime import BlockInfo, Context, GasMeter
 from test_registry_contract import CONSUMER, GATEWAY, GRID, MSK, OTHER_GATEWAY, REPLACE, STRANGER, T0, Market
@@ -273,3 +273,10 @@ def test_meter_record_packing_round_trips_with_gaps_and_hourly_buckets():
 def test_register_values_beyond_eight_bytes_are_rejected(market):
     result = post(market, T0 + HH, 2**64)
     assert not result.success and "register value above" in result.revert_reason
+
+
+def test_revoked_gateway_can_no_longer_post(market):
+    from test_registry_contract import GRID as grid
+    market.ok(participants.ADDRESS, grid, "revokeRole(address,string)", GATEWAY, "gateway")
+    result = post(market, T0 + HH, 1_000_100)
+    assert not result.success and "no longer holds the gateway role" in result.revert_reason
