@@ -6,6 +6,7 @@ from types import MappingProxyType
 
 from contracts_py import participants, ruble
 from contracts_py import notary, readings, registry
+from contracts_py import invoices, payments, tariffs
 from contracts_py.runtime import NativeContract
 
 CONTRACTS: MappingProxyType[bytes, NativeContract] = MappingProxyType({
@@ -14,6 +15,9 @@ CONTRACTS: MappingProxyType[bytes, NativeContract] = MappingProxyType({
     registry.ADDRESS: registry.Registry(),
     readings.ADDRESS: readings.Readings(),
     notary.ADDRESS: notary.Notary(),
+    tariffs.ADDRESS: tariffs.Tariffs(),
+    invoices.ADDRESS: invoices.Invoices(),
+    payments.ADDRESS: payments.Payments(),
 })
 """Every native contract by address. A new contract is added here and nowhere else."""
 

@@ -8,7 +8,7 @@ effective-dated version of a tariff option as the retailer published it. `bill_m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from contracts_py.billing import bands, hourly, losses, zones
@@ -168,3 +168,20 @@ def bill_month(usage: MonthUsage, option: TariffOption, vat_rates: Sequence[VatR
             lines.append(line(Component.NETWORK_CAPACITY, grid, network_w, network, vat))
     lines.extend(add_on_lines(volume, option.add_ons, vat))
     return Bill(usage.period, volume, breakdown, tuple(lines))
+
+
+def with_volume(usage: MonthUsage, volume_wh: int) -> MonthUsage:
+    """The usage scaled to another total (after a recalculation credit), keeping its shape over the day and hours."""
+    if usage.volume_wh == 0:
+        return replace(usage_from_total(usage.period, volume_wh, len(usage.hourly_wh)),
+                       prior_band_wh=usage.prior_band_wh)
+    hourly_wh = largest_remainder(volume_wh, usage.hourly_wh) if usage.hourly_wh else ()
+    return MonthUsage(usage.period, largest_remainder(volume_wh, usage.profile), hourly_wh, usage.prior_band_wh)
+
+
+def combine(period: int, usages: Sequence[MonthUsage]) -> MonthUsage:
+    """The usage of several meters of one account added together."""
+    profile = tuple(map(sum, zip(*(u.profile for u in usages)))) if usages else (0,) * HALF_HOURS_PER_DAY
+    hourly_sets = [u.hourly_wh for u in usages]
+    hourly_wh = tuple(map(sum, zip(*hourly_sets))) if hourly_sets and all(hourly_sets) else ()
+    return MonthUsage(period, profile, hourly_wh)

@@ -1,0 +1,438 @@
+"""Monthly invoices computed on-chain from the readings, confirmed or disputed by the consumer.
+
+The retailer asks for an account's invoice for a closed billing period; the amounts are never typed in: the
+contract reads each meter's month from the readings contract, applies transformer ratios and losses, substitutes a
+volume when the month has no readings at all (reconciling it once real readings come back), and bills the usage by
+the tariff in force (`contracts_py.billing`). Each line names its payee, so payments split by the lines. The
+consumer confirms the invoice or disputes it with a reason; the retailer may then issue a corrected invoice that
+supersedes the old one, linked both ways.
+
+Per account a ledger keeps what billing carries from month to month: the last invoiced period, months in a row
+without readings, substituted volume not yet reconciled, residents (for the normative) and the last 13 months'
+volumes. Periods are invoiced in order; a correction applies to the latest period only and only before payment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+from contracts_py import readings, registry, tariffs
+from contracts_py.abi import (Address, AddressArray, Indexed, String, Uint8, Uint64, Uint64Array, Uint256,
+                              Uint256Array)
+from contracts_py.billing import bill as billing
+from contracts_py.billing import optimizer, periods, substitute
+from contracts_py.billing.components import BillLine
+from contracts_py.billing.errors import BillingError
+from contracts_py.billing.losses import LossAdjustment
+from contracts_py.participants import Role, require_role
+from contracts_py.runtime import Context, NativeContract, Revert, event, external, internal, require, view
+
+ADDRESS = bytes.fromhex("000000000000000000000000000000000000e007")
+PAYMENTS_ADDRESS = bytes.fromhex("000000000000000000000000000000000000e008")
+"""The payments contract (`contracts_py.payments.ADDRESS`), named here so the modules do not import in a cycle."""
+
+PAYMENT_DAY = 10
+"""Invoices fall due at the end of this day of the month after the period (decree 354, item 66)."""
+HISTORY_MONTHS = 13
+"""Monthly volumes kept per account: enough for the same month of last year."""
+MAX_REASON = 512
+MAX_COMPARED_MONTHS = 12
+
+
+class Status(IntEnum):
+    ISSUED = 1
+    CONFIRMED = 2
+    DISPUTED = 3
+    SUPERSEDED = 4
+    PAID = 5
+
+
+@dataclass(frozen=True, slots=True)
+class MonthVolume:
+    period: int
+    metered_wh: int
+    """From readings (after ratios and losses); 0 for a substituted month."""
+    billed_wh: int
+    method: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLedger:
+    last_period: int
+    missing_in_row: int
+    unreconciled_wh: int
+    """Volume billed by substitution (or credit carried) not yet set against real readings."""
+    residents: int
+    history: tuple[MonthVolume, ...]
+
+
+EMPTY_LEDGER = AccountLedger(0, 0, 0, 0, ())
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    invoice_id: int
+    account_number: int
+    period: int
+    revision: int
+    retailer: bytes
+    consumer: bytes
+    option_id: int
+    method: int
+    """`substitute.Method`: READINGS, or how a month without readings was estimated."""
+    metered_wh: int
+    volume_wh: int
+    lines: tuple[BillLine, ...]
+    paid: tuple[int, ...]
+    """Kopecks paid so far against each line."""
+    status: int
+    issued_at: int
+    due_at: int
+    supersedes: int
+    superseded_by: int
+    dispute_reason: str
+    ledger_before: AccountLedger
+    """The account's ledger before this invoice, so a correction bills the month again from the same start."""
+
+    @property
+    def total(self) -> int:
+        return sum(line.total for line in self.lines)
+
+    @property
+    def outstanding(self) -> int:
+        return self.total - sum(self.paid)
+
+
+def invoice_id_of(account_number: int, period: int, revision: int) -> int:
+    """Readable ids: account 1001, April 2026, first issue -> 1001_202604_000."""
+    return (account_number * 1_000_000 + period) * 1_000 + revision
+
+
+@event
+class InvoiceIssued:
+    invoice_id: Indexed(Uint256)
+    account_number: Indexed(Uint64)
+    period: Indexed(Uint64)
+    consumer: Address
+    total: Uint256
+    volume_wh: Uint256
+    method: Uint8
+    supersedes: Uint256
+    due_at: Uint64
+
+
+@event
+class InvoiceLine:
+    invoice_id: Indexed(Uint256)
+    payee: Indexed(Address)
+    component: Uint8
+    quantity: Uint256
+    net: Uint256
+    vat: Uint256
+
+
+@event
+class InvoiceConfirmed:
+    invoice_id: Indexed(Uint256)
+    account_number: Indexed(Uint64)
+    consumer: Indexed(Address)
+
+
+@event
+class InvoiceDisputed:
+    invoice_id: Indexed(Uint256)
+    account_number: Indexed(Uint64)
+    consumer: Indexed(Address)
+    reason: String
+
+
+@event
+class InvoiceSuperseded:
+    invoice_id: Indexed(Uint256)
+    superseded_by: Indexed(Uint256)
+    account_number: Indexed(Uint64)
+
+
+@event
+class InvoicePaid:
+    invoice_id: Indexed(Uint256)
+    account_number: Indexed(Uint64)
+    total: Uint256
+
+
+@event
+class ResidentsSet:
+    account_number: Indexed(Uint64)
+    residents: Uint8
+
+
+def _invoice_key(invoice_id: int) -> bytes:
+    return b"i" + invoice_id.to_bytes(16, "big")
+
+
+def _ledger_key(account_number: int) -> bytes:
+    return b"l" + account_number.to_bytes(8, "big")
+
+
+@contextmanager
+def _rules(call: str) -> Iterator[None]:
+    try:
+        yield
+    except BillingError as error:
+        raise Revert(f"{call}: {error}") from error
+
+
+def metered_usage(ctx: Context, account_number: int, period: int, option: billing.TariffOption | None) -> tuple[
+        billing.MonthUsage, int, int]:
+    """(usage after ratios and losses, intervals recorded, maximum capacity in W) of an account's meters.
+
+    With an option, each meter's local time must be the option's and hourly options need hourly profiles."""
+    meter_ids = ctx.call(registry.ADDRESS, "getAccountMeters", account_number)
+    require(meter_ids, f"account {account_number} has no meters")
+    usages, recorded, capacity = [], 0, 0
+    for meter_id in meter_ids:
+        meter = ctx.call(registry.ADDRESS, "getMeter", meter_id)
+        month = ctx.call(readings.ADDRESS, "monthConsumption", meter_id, period)
+        if option is not None:
+            require(month.utc_offset_s == option.utc_offset,
+                    f"meter {meter_id} keeps local time UTC+{month.utc_offset_s}s, the tariff UTC+{option.utc_offset}s")
+            require(option.kind != billing.OptionKind.HOURLY or month.hourly_import_wh,
+                    f"meter {meter_id} keeps no hourly profile for an hourly tariff")
+        ratio = meter.ct_ratio * meter.vt_ratio
+        usage = billing.MonthUsage(period, tuple(wh * ratio for wh in month.half_hour_import_wh),
+                                   tuple(wh * ratio for wh in month.hourly_import_wh))
+        usages.append(billing.with_losses(usage, LossAdjustment(meter.loss_ppm, 0, False)))
+        recorded += month.intervals_recorded
+        capacity += meter.max_power_w
+    return billing.combine(period, usages), recorded, capacity
+
+
+def _band_prior(ledger: AccountLedger, option: billing.TariffOption, period: int) -> int:
+    """Volume billed earlier in the band period of `period` (bands longer than a month)."""
+    if option.kind != billing.OptionKind.BANDED or option.band_period_months == 1:
+        return 0
+    year, month = divmod(period, 100)
+    first = year * 100 + (month - 1) // option.band_period_months * option.band_period_months + 1
+    return sum(m.billed_wh for m in ledger.history if first <= m.period < period)
+
+
+@dataclass(frozen=True, slots=True)
+class _Computed:
+    bill: billing.Bill
+    metered_wh: int
+    method: int
+    ledger_after: AccountLedger
+
+
+def compute_invoice(ctx: Context, account: registry.Account, period: int, terms: tariffs.BillingTerms,
+                    ledger: AccountLedger) -> _Computed:
+    """Bill one account-month from the readings and the ledger: the heart of `issueInvoice`."""
+    usage, recorded, capacity = metered_usage(ctx, account.number, period, terms.option)
+    hours = len(terms.hourly_prices.energy_mkop_per_kwh) if terms.hourly_prices else 0
+    history = {m.period: m.metered_wh for m in ledger.history if m.method == substitute.Method.READINGS}
+    if recorded:
+        metered, method, missing = usage.volume_wh, substitute.Method.READINGS, 0
+        billed = max(metered - ledger.unreconciled_wh, 0)
+        unreconciled = max(ledger.unreconciled_wh - metered, 0)
+        usage = billing.with_volume(usage, billed)
+    else:
+        missing = ledger.missing_in_row + 1
+        household, legal = ctx.call(tariffs.ADDRESS, "substituteRules", period)
+        with _rules(f"no substitute volume for account {account.number}"):
+            if account.consumer_kind == registry.ConsumerKind.LEGAL_ENTITY:
+                estimate = substitute.legal_entity_volume(period, history, missing, capacity, legal)
+            else:
+                estimate = substitute.household_volume(period, history, missing, ledger.residents, household)
+        metered, method, billed = 0, estimate.method, estimate.volume_wh
+        unreconciled = ledger.unreconciled_wh + billed
+        usage = billing.usage_from_total(period, billed, hours)
+    usage = replace(usage, prior_band_wh=_band_prior(ledger, terms.option, period))
+    with _rules(f"account {account.number} cannot be billed for {period}"):
+        bill = billing.bill_month(usage, terms.option, terms.vat_rates, terms.hourly_prices)
+    entry = MonthVolume(period, metered, billed, method)
+    after = AccountLedger(period, missing, unreconciled, ledger.residents,
+                          (ledger.history + (entry,))[-HISTORY_MONTHS:])
+    return _Computed(bill, metered, method, after)
+
+
+class Invoices(NativeContract):
+    NAME = "Invoices"
+    EVENTS = (InvoiceIssued, InvoiceLine, InvoiceConfirmed, InvoiceDisputed, InvoiceSuperseded, InvoicePaid,
+              ResidentsSet)
+
+    def _own_account(self, ctx: Context, account_number: int) -> registry.Account:
+        require_role(ctx, ctx.sender, Role.RETAILER)
+        account = ctx.call(registry.ADDRESS, "getAccount", account_number)
+        require(account.retailer == ctx.sender, f"account {account_number} belongs to another retailer")
+        return account
+
+    def _ledger(self, ctx: Context, account_number: int) -> AccountLedger:
+        return ctx.storage.get_record(_ledger_key(account_number), AccountLedger) or EMPTY_LEDGER
+
+    def _issue(self, ctx: Context, account: registry.Account, period: int, ledger: AccountLedger, revision: int,
+               supersedes: int) -> int:
+        terms = ctx.call(tariffs.ADDRESS, "billingTerms", account.number, period)
+        next_start = periods.period_start(periods.next_period(period), terms.option.utc_offset)
+        require(ctx.block.timestamp >= next_start, f"period {period} has not ended")
+        computed = compute_invoice(ctx, account, period, terms, ledger)
+        invoice_id = invoice_id_of(account.number, period, revision)
+        due_at = next_start + PAYMENT_DAY * 86_400
+        invoice = Invoice(invoice_id, account.number, period, revision, account.retailer, account.consumer,
+                          terms.option_id, computed.method, computed.metered_wh, computed.bill.volume_wh,
+                          computed.bill.lines, (0,) * len(computed.bill.lines), Status.ISSUED, ctx.block.timestamp,
+                          due_at, supersedes, 0, "", ledger)
+        ctx.storage.set_record(_invoice_key(invoice_id), invoice)
+        ctx.storage.set_record(_ledger_key(account.number), computed.ledger_after)
+        ctx.emit(InvoiceIssued(invoice_id=invoice_id, account_number=account.number, period=period,
+                               consumer=account.consumer, total=invoice.total, volume_wh=invoice.volume_wh,
+                               method=invoice.method, supersedes=supersedes, due_at=due_at))
+        for line in invoice.lines:
+            ctx.emit(InvoiceLine(invoice_id=invoice_id, payee=line.payee, component=line.component,
+                                 quantity=line.quantity, net=line.net, vat=line.vat))
+        return invoice_id
+
+    # --- the retailer ---------------------------------------------------------------------------------------
+
+    @external
+    def issueInvoice(self, ctx: Context, accountNumber: Uint64, period: Uint64) -> Uint256:
+        """Issue the account's invoice for a closed period, computed from its readings; returns the invoice id."""
+        account = self._own_account(ctx, accountNumber)
+        ledger = self._ledger(ctx, accountNumber)
+        with _rules("bad period"):
+            periods.check_period(period)
+        require(ledger.last_period == 0 or period == periods.next_period(ledger.last_period),
+                f"account {accountNumber} is invoiced up to {ledger.last_period}; next is "
+                f"{periods.next_period(ledger.last_period) if ledger.last_period else period}")
+        return self._issue(ctx, account, period, ledger, 0, 0)
+
+    @external
+    def correctInvoice(self, ctx: Context, invoiceId: Uint256) -> Uint256:
+        """Bill the period again from the current readings and tariffs; the new invoice supersedes the old one."""
+        old = self.getInvoice(ctx, invoiceId)
+        account = self._own_account(ctx, old.account_number)
+        require(old.status in (Status.ISSUED, Status.CONFIRMED, Status.DISPUTED),
+                f"invoice {invoiceId} is {Status(old.status).name.lower()} and cannot be corrected")
+        require(sum(old.paid) == 0, f"invoice {invoiceId} is partly paid; refund before correcting")
+        ledger = self._ledger(ctx, old.account_number)
+        require(ledger.last_period == old.period, f"only the latest period ({ledger.last_period}) can be corrected")
+        before = replace(old.ledger_before, residents=ledger.residents)
+        new_id = self._issue(ctx, account, old.period, before, old.revision + 1, invoiceId)
+        ctx.storage.set_record(_invoice_key(invoiceId), replace(old, status=Status.SUPERSEDED, superseded_by=new_id))
+        ctx.emit(InvoiceSuperseded(invoice_id=invoiceId, superseded_by=new_id, account_number=old.account_number))
+        return new_id
+
+    @external
+    def setResidents(self, ctx: Context, accountNumber: Uint64, residents: Uint8) -> None:
+        """The retailer records the residents of a household, for substitute volumes by the normative."""
+        self._own_account(ctx, accountNumber)
+        ctx.storage.set_record(_ledger_key(accountNumber),
+                               replace(self._ledger(ctx, accountNumber), residents=residents))
+        ctx.emit(ResidentsSet(account_number=accountNumber, residents=residents))
+
+    # --- the consumer ---------------------------------------------------------------------------------------
+
+    def _consumers_open_invoice(self, ctx: Context, invoice_id: int) -> Invoice:
+        invoice = self.getInvoice(ctx, invoice_id)
+        require(invoice.consumer == ctx.sender,
+                f"invoice {invoice_id} is not for an account of 0x{ctx.sender.hex()}")
+        return invoice
+
+    @external
+    def confirmInvoice(self, ctx: Context, invoiceId: Uint256) -> None:
+        invoice = self._consumers_open_invoice(ctx, invoiceId)
+        require(invoice.status in (Status.ISSUED, Status.DISPUTED),
+                f"invoice {invoiceId} is {Status(invoice.status).name.lower()}")
+        ctx.storage.set_record(_invoice_key(invoiceId), replace(invoice, status=Status.CONFIRMED))
+        ctx.emit(InvoiceConfirmed(invoice_id=invoiceId, account_number=invoice.account_number, consumer=ctx.sender))
+
+    @external
+    def disputeInvoice(self, ctx: Context, invoiceId: Uint256, reason: String) -> None:
+        invoice = self._consumers_open_invoice(ctx, invoiceId)
+        require(invoice.status == Status.ISSUED, f"invoice {invoiceId} is {Status(invoice.status).name.lower()}")
+        require(0 < len(reason) <= MAX_REASON, f"a dispute needs a reason of 1 to {MAX_REASON} characters")
+        ctx.storage.set_record(_invoice_key(invoiceId), replace(invoice, status=Status.DISPUTED,
+                                                                dispute_reason=reason))
+        ctx.emit(InvoiceDisputed(invoice_id=invoiceId, account_number=invoice.account_number, consumer=ctx.sender,
+                                 reason=reason))
+
+    # --- for the payments contract --------------------------------------------------------------------------
+
+    @internal
+    def getInvoice(self, ctx: Context, invoice_id: int) -> Invoice:
+        invoice = ctx.storage.get_record(_invoice_key(invoice_id), Invoice)
+        if invoice is None:
+            raise Revert(f"unknown invoice {invoice_id}")
+        return invoice
+
+    @internal
+    def recordPayment(self, ctx: Context, invoice_id: int, parts: tuple[int, ...]) -> Invoice:
+        """The payments contract records kopecks paid against each line; a fully paid invoice becomes PAID."""
+        require(ctx.sender == PAYMENTS_ADDRESS, "only the payments contract records payments")
+        invoice = self.getInvoice(ctx, invoice_id)
+        paid = tuple(p + part for p, part in zip(invoice.paid, parts, strict=True))
+        require(all(p <= line.total for p, line in zip(paid, invoice.lines)), "a payment exceeds a line")
+        status = Status.PAID if sum(paid) == invoice.total else invoice.status
+        invoice = replace(invoice, paid=paid, status=status)
+        ctx.storage.set_record(_invoice_key(invoice_id), invoice)
+        if status == Status.PAID:
+            ctx.emit(InvoicePaid(invoice_id=invoice_id, account_number=invoice.account_number, total=invoice.total))
+        return invoice
+
+    # --- views ----------------------------------------------------------------------------------------------
+
+    @view
+    def invoice(self, ctx: Context, invoiceId: Uint256) -> tuple[
+            Uint64, Uint64, Uint8, Uint8, Address, Uint64, Uint256, Uint256, Uint256, Uint8, Uint64, Uint256,
+            Uint256, String]:
+        """(accountNumber, period, revision, status, consumer, optionId, total, paid, volumeWh, method, dueAt,
+        supersedes, supersededBy, disputeReason)."""
+        i = self.getInvoice(ctx, invoiceId)
+        return (i.account_number, i.period, i.revision, i.status, i.consumer, i.option_id, i.total, sum(i.paid),
+                i.volume_wh, i.method, i.due_at, i.supersedes, i.superseded_by, i.dispute_reason)
+
+    @view
+    def invoiceLines(self, ctx: Context, invoiceId: Uint256) -> tuple[
+            Uint64Array, AddressArray, Uint256Array, Uint256Array, Uint256Array, Uint256Array]:
+        """(components, payees, quantities, nets, vats, paid), one entry per line."""
+        i = self.getInvoice(ctx, invoiceId)
+        return (tuple(l.component for l in i.lines), tuple(l.payee for l in i.lines),
+                tuple(l.quantity for l in i.lines), tuple(l.net for l in i.lines), tuple(l.vat for l in i.lines),
+                i.paid)
+
+    @view
+    def ledger(self, ctx: Context, accountNumber: Uint64) -> tuple[Uint64, Uint64, Uint256, Uint8]:
+        """(lastPeriod, monthsWithoutReadingsInRow, unreconciledWh, residents)."""
+        ledger = self._ledger(ctx, accountNumber)
+        return ledger.last_period, ledger.missing_in_row, ledger.unreconciled_wh, ledger.residents
+
+    @view
+    def compareOptions(self, ctx: Context, accountNumber: Uint64, lastPeriod: Uint64,
+                       months: Uint8) -> tuple[Uint64Array, Uint256Array]:
+        """The tariff optimizer: (optionIds, totals in kopecks) of the `months` periods up to `lastPeriod` under
+        every option of the account's group open to it, cheapest first."""
+        require(0 < months <= MAX_COMPARED_MONTHS, f"compare 1 to {MAX_COMPARED_MONTHS} months")
+        account = ctx.call(registry.ADDRESS, "getAccount", accountNumber)
+        group = ctx.call(tariffs.ADDRESS, "getGroup", account.tariff_group)
+        with _rules("bad period"):
+            compared = [periods.add_months(lastPeriod, -back) for back in range(months - 1, -1, -1)]
+        usages = [metered_usage(ctx, accountNumber, p, None)[0] for p in compared]
+        versions, prices, vat = {}, {}, ()
+        for option_id in group.option_ids:
+            for p in compared:
+                try:
+                    terms = ctx.call(tariffs.ADDRESS, "billingTerms", accountNumber, p, option_id)
+                except Revert:
+                    continue
+                versions.setdefault(option_id, []).append(terms.option)
+                vat = terms.vat_rates
+                if terms.hourly_prices is not None:
+                    prices[(option_id, p)] = terms.hourly_prices
+        ranked = []
+        for option_id, options in versions.items():
+            option_prices = {p: prices[(option_id, p)] for p in compared if (option_id, p) in prices}
+            with _rules("optimizer"):
+                ranked.extend(optimizer.compare_options(usages, {option_id: options}, vat, option_prices))
+        ranked.sort(key=lambda cost: (cost.total, cost.option_id))
+        return tuple(c.option_id for c in ranked), tuple(c.total for c in ranked)
