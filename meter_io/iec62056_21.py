@@ -7,10 +7,12 @@ Sequence: the driver sends the sign-on `/?address!CR LF`; the meter identifies i
 line is `OBIS(value*unit)`: 1.8.0 A+, 2.8.0 A-, 3.8.0 R+, 4.8.0 R-, 1.8.1.. A+ per zone, C.1.0 serial,
 0.9.1 time and 0.9.2 date (local), F.F the fatal error register.
 
-The line is 7E1. Pseudo-terminals refuse 7 data bits and parity (EINVAL from termios), so `SOFT_7E1` opens
-the port as 8N1 and computes the parity bit in software: bit 7 of each byte is the even parity of the low
-seven; a byte whose parity is wrong is replaced by NUL, which then fails the BCC or the parse. Use
-`UART_7E1` (the default) on a real UART such as the Raspberry Pi's.
+The line is 7E1. Pseudo-terminals refuse 7 data bits and parity (EINVAL from termios on some kernels; on
+others, this one included, the setting is silently dropped), and so do some USB adapters. `SOFT_7E1`
+opens the port as 8N1 and computes the parity bit in software: bit 7 of each byte is the even parity of
+the low seven; a byte whose parity is wrong is replaced by NUL, which then fails the BCC or the parse.
+Use `UART_7E1` (the default) on a real UART such as the Raspberry Pi's; the driver reads the termios
+settings back and refuses a port that did not take 7E1, rather than misread every byte.
 
 Decimal register values become integer Wh exactly (decimal arithmetic, never floats): kWh times 1000,
 rounded half up when a meter shows more than three decimals.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import re
+import termios
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -27,7 +30,7 @@ import serial
 
 from meter_io.line import LineSettings, NoFrameYet, open_line, receive_frame, send_request
 from meter_io.reading import (EventKind, FrameError, IntervalRecord, MeterEvent, MeterProtocolError,
-                              MeterSnapshot, NotSupported, with_retries)
+                              MeterSnapshot, MeterUnreachable, NotSupported, with_retries)
 
 STX, ETX, ACK = 0x02, 0x03, 0x06
 BAUD_CODES = {"0": 300, "1": 600, "2": 1200, "3": 2400, "4": 4800, "5": 9600, "6": 19200}
@@ -106,6 +109,12 @@ def energy_to_wh(value: str, unit: str) -> int:
     return int((amount * UNIT_TO_WH[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _has_7e1(port: serial.Serial) -> bool:
+    """Whether the open port really runs 7 data bits with even parity (read back from termios)."""
+    flags = termios.tcgetattr(port.fd)[2]
+    return flags & termios.CSIZE == termios.CS7 and bool(flags & termios.PARENB) and not flags & termios.PARODD
+
+
 class Iec62056Meter:
     """Driver for one meter read by IEC 62056-21 mode C data readout; implements `MeterDriver`."""
 
@@ -118,6 +127,9 @@ class Iec62056Meter:
                                     settings.stopbits, settings.timeout)
         self._settings = settings
         self._port = open_line(port, settings)
+        if config.framing is Framing.UART_7E1 and not _has_7e1(self._port):
+            self._port.close()
+            raise MeterUnreachable(self.meter, "the port did not take 7E1 framing; use Framing.SOFT_7E1")
 
     def close(self) -> None:
         self._port.close()

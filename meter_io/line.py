@@ -13,7 +13,7 @@ from typing import Callable, TypeVar
 
 import serial
 
-from meter_io.reading import CrcError, FrameError, MeterTimeout
+from meter_io.reading import CrcError, FrameError, MeterTimeout, MeterUnreachable
 
 F = TypeVar("F")
 
@@ -31,9 +31,16 @@ class LineSettings:
 
 
 def open_line(port: str, settings: LineSettings) -> serial.Serial:
-    """Open `port` (a device path such as /dev/ttyUSB0 or a pty slave) with `settings`."""
-    return serial.Serial(port=port, baudrate=settings.baudrate, bytesize=settings.bytesize,
-                         parity=settings.parity, stopbits=settings.stopbits, timeout=settings.timeout)
+    """Open `port` (a device path such as /dev/ttyUSB0 or a pty slave) with `settings`.
+
+    A port that cannot be opened (adapter unplugged, no permission, framing the device refuses) makes
+    every meter behind it unreachable: `MeterUnreachable`, not a pyserial exception.
+    """
+    try:
+        return serial.Serial(port=port, baudrate=settings.baudrate, bytesize=settings.bytesize,
+                             parity=settings.parity, stopbits=settings.stopbits, timeout=settings.timeout)
+    except (serial.SerialException, ValueError) as error:
+        raise MeterUnreachable(port, f"cannot open the line: {error}") from None
 
 
 def crc16_modbus(data: bytes) -> int:
@@ -80,7 +87,10 @@ def receive_frame(port: serial.Serial, meter: str, timeout: float,
         if remaining <= 0:
             break
         port.timeout = remaining
-        chunk = port.read(max(1, port.in_waiting))
+        try:
+            chunk = port.read(max(1, port.in_waiting))
+        except serial.SerialException as error:
+            raise MeterUnreachable(meter, f"line failed: {error}") from None
         if not chunk:
             continue
         buffer += chunk
@@ -97,9 +107,12 @@ def receive_frame(port: serial.Serial, meter: str, timeout: float,
 
 def send_request(port: serial.Serial, frame: bytes) -> None:
     """Drop stale input (late answers, noise) and send `frame`."""
-    port.reset_input_buffer()
-    port.write(frame)
-    port.flush()
+    try:
+        port.reset_input_buffer()
+        port.write(frame)
+        port.flush()
+    except serial.SerialException as error:
+        raise MeterUnreachable(port.port or "?", f"line failed: {error}") from None
 
 
 def bcd(byte: int) -> int:

@@ -134,9 +134,9 @@ class SimulatedMeter:
     clock: SimClock | WallClock
     events: list[MeterEvent] = field(default_factory=list)
     """Flags the meter reports; tests append to raise tamper, power loss or firmware failure."""
-    _cached_slot: int = 0
-    _cached: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cached_slot: int = field(init=False, repr=False, default=0)
+    _cached: tuple[int, int, int, int, int, int] = field(init=False, repr=False, default=(0, 0, 0, 0, 0, 0))
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._cached_slot = self.identity.installed_at // HALF_HOUR

@@ -84,3 +84,19 @@ def test_every_protocol_reads_every_meter_through_open_meter(protocol):
             assert snapshot.serial == meter.serial
             assert (snapshot.import_wh, snapshot.export_wh) == (expected.import_wh, expected.export_wh)
             assert (snapshot.export_wh > 0) == meter.prosumer
+
+
+@pytest.mark.parametrize("protocol", ["mercury230", "iec62056_21", "dlms_spodes"])
+def test_a_missing_port_makes_the_meter_unreachable(protocol, tmp_path):
+    from meter_io.reading import MeterUnreachable
+
+    with pytest.raises(MeterUnreachable, match="cannot open"):
+        open_meter(protocol, str(tmp_path / "ttyUSB9"), 17, timeout=0.1)
+
+
+def test_a_pty_that_does_not_take_7e1_is_refused_rather_than_misread():
+    from meter_io.reading import MeterUnreachable
+
+    with start_simulated_meters(1, "iec62056_21", clock=SimClock(START)) as sim:
+        with pytest.raises(MeterUnreachable, match="SOFT_7E1"):
+            open_meter("iec62056_21", sim.meters[0].port, 1, software_parity=False)
