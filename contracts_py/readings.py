@@ -20,6 +20,13 @@ that closed the gap to the late one, and the gap splits. At most `MAX_GAPS` gaps
 dropped). An interval older than the last one and outside every gap was recorded before; its value is no longer
 held, so a second submission is rejected as already recorded (the indexer can compare it with the first).
 
+Rejections: a single `postReading` that breaks a rule (decreasing, implausible power, from the future, not on
+the half-hour grid, outside a gap's registers, already recorded) reverts with the reason. In a batch each such
+reading is skipped with a `ReadingRejectedEvent` carrying the reason, and the good ones are kept; only a sender
+that is not the meter's bound gateway (or lost the gateway role), an unknown meter or malformed arrays revert a
+batch. The same value again is a no-op; a different value for a known interval is a conflict: not applied, but
+counted in the meter's state and reported by a `ReadingConflict` event (the transaction succeeds).
+
 A meter replacement is explicit: the old meter's final registers are recorded, then the baseline resets to the
 new meter's registers. Every month counts its recorded intervals, so billing knows how many are missing.
 Local time is UTC plus the meter's offset (data, e.g. 10800 for Europe/Moscow); a month runs from local
@@ -480,7 +487,9 @@ class ReadingRejectedEvent:
 
 
 @event
-class MonthClosed:
+class MonthArchived:
+    """A month's totals as stored in its archive key: at the first reading of the next month, or after backfill."""
+
     meter_id: Indexed(Uint64)
     month: Indexed(Uint64)
     import_wh: Uint256
@@ -533,7 +542,7 @@ def _read_month(ctx: Context, meter_id: int, month: int) -> MonthTotals | None:
 
 class Readings(NativeContract):
     NAME = "Readings"
-    EVENTS = (ReadingRecorded, ReadingConflict, ReadingRejectedEvent, MonthClosed, MeterEventReported,
+    EVENTS = (ReadingRecorded, ReadingConflict, ReadingRejectedEvent, MonthArchived, MeterEventReported,
               MeterReadingConfigured, MeterBaselineReset)
 
     # --- storage --------------------------------------------------------------------------------------------
@@ -550,7 +559,7 @@ class Readings(NativeContract):
         storage = ctx.storage
         for month, totals in archived.items():
             storage.set(_month_key(meter_id, month), encode_month(totals))
-            ctx.emit(MonthClosed(meter_id=meter_id, month=month, import_wh=totals.import_wh,
+            ctx.emit(MonthArchived(meter_id=meter_id, month=month, import_wh=totals.import_wh,
                                  export_wh=totals.export_wh, intervals=totals.intervals))
         storage.set(_meter_key(meter_id), encode_meter_state(meter))
 

@@ -173,7 +173,7 @@ def test_new_month_archives_the_closed_one_and_late_readings_reach_it(market):
     last_march = T0 + 31 * 86_400 - HH
     assert post(market, last_march - HH, 1_100_000).success
     result = post(market, last_march + 2 * HH, 1_100_900)  # skips the month's last interval
-    assert logs_of(result, readings.MonthClosed) == [(100_000, 0, 1)]
+    assert logs_of(result, readings.MonthArchived) == [(100_000, 0, 1)]
     assert month(market, yyyymm=202604)[0] == 900
     assert post(market, last_march, 1_100_300).success  # backfill into the archived month
     march, april = month(market, yyyymm=202603), month(market, yyyymm=202604)
