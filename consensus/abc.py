@@ -8,7 +8,8 @@ tests.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 PayloadHandler = Callable[[bytes], None]
 """Called with each consensus message's bytes as they arrive; the handler decodes and authenticates them."""

@@ -8,8 +8,8 @@ specification and of Besu's QBFT). All functions are pure and raise `Unjustified
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from consensus.messages import Message, Prepare, PreparedRound, Proposal, RoundChange, Signed
 from consensus.validators import quorum
@@ -97,7 +97,10 @@ def justify_proposal(message: Message, validators: tuple[bytes, ...]) -> None:
             raise Unjustified("a round 0 proposal carries a justification")
         return
     for entry in message.round_changes:
-        if not isinstance(entry.body, RoundChange) or (entry.body.height, entry.body.round) != (body.height, body.round):
+        if not isinstance(entry.body, RoundChange) or (entry.body.height, entry.body.round) != (
+            body.height,
+            body.round,
+        ):
             raise Unjustified(f"justification round change {entry.body} is not for this height and round")
     count = distinct_validator_senders(message.round_changes, validators, "round change justification")
     if count < quorum(len(validators)):

@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import rlp
 
 from consensus.abc import PayloadHandler, Transport
+from consensus.events import Action, Broadcast, Decision, Equivocation, QbftConfig, Rejected, ScheduleTimer, TimerEvent
 from consensus.messages import InvalidMessage, decode_message
-from consensus.qbft import (
-    Action,
-    Broadcast,
-    Decision,
-    Equivocation,
-    QbftConfig,
-    QbftEngine,
-    Rejected,
-    ScheduleTimer,
-    TimerEvent,
-)
+from consensus.qbft import QbftEngine
 from consensus.seals import verify_commit_seals
 from node.crypto import keccak256, private_key_to_address
+
+SIMULATION_CONFIG = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=16_000, retransmit_ms=500)
+"""Shorter rounds than a production network: virtual time is free, but events are not."""
 
 
 class InvalidSimBlock(ValueError):
@@ -172,7 +166,7 @@ class MemoryNetwork:
         private_keys: list[bytes],
         seed: int,
         conditions: NetworkConditions = NetworkConditions(),
-        config: QbftConfig = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=16_000, retransmit_ms=500),
+        config: QbftConfig = SIMULATION_CONFIG,
         sync_interval_ms: int | None = 1_000,
     ):
         self.rng = random.Random(seed)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property, lru_cache
-from typing import Any, Union
+from typing import Any
 
 import rlp
 
@@ -88,7 +88,7 @@ class RoundChange:
     prepared: PreparedRound | None
 
 
-Body = Union[Proposal, Prepare, Commit, RoundChange]
+Body = Proposal | Prepare | Commit | RoundChange
 
 _KIND_OF_BODY = {
     Proposal: MessageKind.PROPOSAL,

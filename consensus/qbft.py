@@ -13,10 +13,19 @@ height is decided or imported from sync, starts the next height.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Union
 
 from consensus.abc import BlockSource
+from consensus.events import (
+    Action,
+    Broadcast,
+    Decision,
+    Equivocation,
+    QbftConfig,
+    Rejected,
+    ScheduleTimer,
+    TimerEvent,
+    TimerKind,
+)
 from consensus.justification import (
     PreparedCertificate,
     Unjustified,
@@ -41,86 +50,6 @@ from consensus.validators import max_faulty, proposer_for, quorum
 from node.crypto import private_key_to_address
 
 
-@dataclass(frozen=True)
-class QbftConfig:
-    """Per-network timing and bounds (from genesis); durations in milliseconds."""
-
-    round_timeout_ms: int = 2_000
-    """Timeout of round 0; round r waits round_timeout_ms * 2**r, up to max_round_timeout_ms."""
-    max_round_timeout_ms: int = 120_000
-    block_period_ms: int = 0
-    """How long the round-0 proposer waits before building its block."""
-    max_future_heights: int = 8
-    """Messages up to this many heights ahead are buffered; later ones are dropped."""
-    max_future_messages: int = 4_096
-    max_rounds_ahead: int = 1_000
-    """Messages for rounds further ahead of ours are dropped."""
-    retransmit_ms: int = 1_000
-    """While a round lasts, a validator re-broadcasts its own messages of the round this often (0: never), so that
-    a lost message delays a round instead of failing it; receivers drop the duplicates. In long rounds the interval
-    stretches to a quarter of the round timeout, so a stalled network does not flood itself."""
-
-
-class TimerKind(Enum):
-    ROUND_TIMEOUT = "round-timeout"
-    BLOCK_PERIOD = "block-period"
-    RETRANSMIT = "retransmit"
-
-
-@dataclass(frozen=True)
-class TimerEvent:
-    height: int
-    round: int
-    kind: TimerKind = TimerKind.ROUND_TIMEOUT
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    """Send `message` (encode with `encode_message`) to every other validator."""
-
-    message: Message
-
-
-@dataclass(frozen=True)
-class ScheduleTimer:
-    """Call `on_timer(event)` after `delay_ms`."""
-
-    event: TimerEvent
-    delay_ms: int
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The height is decided: the node puts `round` and `commit_seals` in the header's extra data and commits."""
-
-    height: int
-    round: int
-    block_hash: bytes
-    block: bytes
-    commit_seals: tuple[bytes, ...]
-    """A quorum of seals, ordered by signer address."""
-
-
-@dataclass(frozen=True)
-class Equivocation:
-    """Evidence: `sender` signed two different messages of one kind for one (height, round)."""
-
-    sender: bytes
-    first: Signed
-    second: Signed
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """A message ignored, and why (for logs and tests)."""
-
-    reason: str
-    message: Message
-
-
-Action = Union[Broadcast, ScheduleTimer, Decision, Equivocation, Rejected]
-
-
 @dataclass
 class HeightState:
     """Everything known about the height being decided."""
@@ -143,20 +72,23 @@ class HeightState:
     proposed_rounds: set[int] = field(default_factory=set)
     sent: dict[int, list[Message]] = field(default_factory=dict)
     """Our own broadcasts per round, for retransmission."""
+    equivocators: set[bytes] = field(default_factory=set)
+    """Validators caught signing two different messages for one (kind, round) at this height: ignored until the
+    height ends. Only for the height, since an honest validator that crashed and restarted mid-round may sign
+    again, and shutting it out for good could stall a network with no validator to spare."""
     committed_rounds: set[int] = field(default_factory=set)
 
 
 class QbftEngine:
     """One validator's consensus: call the `on_*` and `start_height` methods, execute the returned actions."""
 
-    def __init__(self, private_key: bytes, block_source: BlockSource, config: QbftConfig = QbftConfig()):
+    def __init__(self, private_key: bytes, block_source: BlockSource, config: QbftConfig | None = None):
         self.private_key = private_key
         self.address = private_key_to_address(private_key)
         self.block_source = block_source
-        self.config = config
+        self.config = config or QbftConfig()
         self.state: HeightState | None = None
         self.future: dict[int, list[Message]] = {}
-        self.equivocators: set[bytes] = set()
 
     # ---- inputs ----
 
@@ -198,12 +130,12 @@ class QbftEngine:
         """Handle an authenticated message from the network (decoded by `decode_message`)."""
         state = self.state
         body = message.body
-        if message.sender in self.equivocators:
-            return [Rejected("sender equivocated", message)]
         if state is None or body.height > state.height:
             return self._buffer(message)
         if body.height < state.height:
             return [Rejected("old height", message)]
+        if message.sender in state.equivocators:
+            return [Rejected("sender equivocated", message)]
         if state.decided:
             return [Rejected("height already decided", message)]
         if message.sender not in state.validators:
@@ -215,7 +147,7 @@ class QbftEngine:
         if earlier is not None:
             if earlier.body == body:
                 return [Rejected("duplicate", message)]
-            self.equivocators.add(message.sender)
+            state.equivocators.add(message.sender)
             return [Equivocation(message.sender, earlier, message.signed)]
         if isinstance(body, Proposal):
             return self._on_proposal(message)

@@ -66,9 +66,7 @@ class BftExtraData:
     def encode(self) -> bytes:
         """RLP: [vanity, [validators], [] or [candidate, add], round, [seals]]."""
         vote = [] if self.vote is None else [self.vote.candidate, 1 if self.vote.add else 0]
-        return rlp.encode(
-            [self.vanity, list(self.validators), vote, self.round, list(self.commit_seals)]
-        )
+        return rlp.encode([self.vanity, list(self.validators), vote, self.round, list(self.commit_seals)])
 
     @classmethod
     def decode(cls, data: bytes) -> BftExtraData:

@@ -7,8 +7,8 @@ is the validator set of block N+1, so a change takes effect at a block boundary.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 ADDRESS_LENGTH = 20
 
@@ -124,9 +124,7 @@ class SignerMetric:
     """None when the validator proposed no block in the range."""
 
 
-def signer_metrics(
-    proposed: Iterable[tuple[int, bytes]], validators: Iterable[bytes] = ()
-) -> tuple[SignerMetric, ...]:
+def signer_metrics(proposed: Iterable[tuple[int, bytes]], validators: Iterable[bytes] = ()) -> tuple[SignerMetric, ...]:
     """Blocks proposed and the last one proposed, per address, from (block number, proposer) pairs.
 
     Addresses in `validators` that proposed nothing are listed with a count of zero. Sorted by address.
@@ -136,6 +134,4 @@ def signer_metrics(
     for number, proposer in proposed:
         counts[proposer] = counts.get(proposer, 0) + 1
         last[proposer] = max(number, last.get(proposer, number))
-    return tuple(
-        SignerMetric(address, counts[address], last.get(address)) for address in sorted(counts)
-    )
+    return tuple(SignerMetric(address, counts[address], last.get(address)) for address in sorted(counts))

@@ -1,5 +1,15 @@
 """The state machine step by step: a message or timer in, the actions out."""
 
+from consensus.events import (
+    Broadcast,
+    Decision,
+    Equivocation,
+    QbftConfig,
+    Rejected,
+    ScheduleTimer,
+    TimerEvent,
+    TimerKind,
+)
 from consensus.memory_network import SimBlockSource
 from consensus.messages import (
     Message,
@@ -12,17 +22,7 @@ from consensus.messages import (
     make_round_change,
     sign,
 )
-from consensus.qbft import (
-    Broadcast,
-    Decision,
-    Equivocation,
-    QbftConfig,
-    QbftEngine,
-    Rejected,
-    ScheduleTimer,
-    TimerEvent,
-    TimerKind,
-)
+from consensus.qbft import QbftEngine
 from consensus.seals import verify_commit_seals
 from node.crypto import private_key_to_address
 
@@ -48,7 +48,9 @@ def proposal(height: int, round_number: int, proposer: int, built_by: int | None
 
 
 def broadcasts(actions, kind=None):
-    return [a.message for a in actions if isinstance(a, Broadcast) and (kind is None or isinstance(a.message.body, kind))]
+    return [
+        a.message for a in actions if isinstance(a, Broadcast) and (kind is None or isinstance(a.message.body, kind))
+    ]
 
 
 def reasons(actions):
@@ -140,6 +142,14 @@ def test_duplicate_is_ignored_but_a_second_different_message_is_equivocation():
     assert isinstance(evidence, Equivocation) and evidence.sender == VALIDATORS[2]
     assert evidence.first == first.signed
     assert reasons(machine.on_message(make_prepare(KEYS[2], 1, 1, b"\x01" * 32))) == ["sender equivocated"]
+
+
+def test_equivocator_is_shut_out_for_the_height_only():
+    machine = engine(0)
+    machine.on_message(make_prepare(KEYS[2], 1, 0, b"\x01" * 32))
+    machine.on_message(make_prepare(KEYS[2], 1, 0, b"\x02" * 32))
+    machine.on_block_imported(1, VALIDATORS)
+    assert machine.on_message(make_prepare(KEYS[2], 2, 0, b"\x01" * 32)) == []
 
 
 def test_timeouts_change_round_with_doubling_timer_up_to_the_cap():

@@ -10,9 +10,18 @@ import random
 import pytest
 import rlp
 
+from consensus.events import Action, Broadcast
 from consensus.memory_network import MemoryNetwork, NetworkConditions, SimulatedNode
-from consensus.messages import Commit, Message, Prepare, Proposal, encode_message, make_commit, make_prepare, make_proposal
-from consensus.qbft import Action, Broadcast
+from consensus.messages import (
+    Commit,
+    Message,
+    Prepare,
+    Proposal,
+    encode_message,
+    make_commit,
+    make_prepare,
+    make_proposal,
+)
 from node.crypto import keccak256
 
 KEYS = [bytes([n + 1]) * 32 for n in range(7)]
@@ -116,7 +125,8 @@ def test_minority_side_of_a_partition_catches_up_after_healing():
         isolated = net.validators[seed % 4]
         net.partition({isolated}, set(net.validators) - {isolated})
         net.start()
-        assert net.run(until_ms=HOUR_MS, stop=lambda: min(n.head for a, n in net.nodes.items() if a != isolated) >= 3)
+        majority = [node for address, node in net.nodes.items() if address != isolated]
+        assert net.run(until_ms=HOUR_MS, stop=lambda majority=majority: min(n.head for n in majority) >= 3)
         assert net.nodes[isolated].head == 0
         net.heal()
         assert net.run_until_height(4, until_ms=net.now_ms + HOUR_MS), f"seed {seed}"
@@ -157,8 +167,13 @@ class EquivocatingNode(SimulatedNode):
         if isinstance(body, Proposal):
             evil_block = rlp.encode([body.height, body.round, b"\xee" * 20])
             return make_proposal(
-                self.private_key, body.height, body.round, keccak256(evil_block), evil_block,
-                message.round_changes, message.prepares,
+                self.private_key,
+                body.height,
+                body.round,
+                keccak256(evil_block),
+                evil_block,
+                message.round_changes,
+                message.prepares,
             )
         evil_hash = keccak256(b"evil" + body.height.to_bytes(8, "big") + body.round.to_bytes(8, "big"))
         if isinstance(body, Prepare):
@@ -183,7 +198,7 @@ def test_one_equivocating_validator_breaks_neither_safety_nor_progress(mode):
         net, liar = byzantine_network(seed, mode)
         net.start()
         honest = [node for address, node in net.nodes.items() if address != liar]
-        assert net.run(HOUR_MS, lambda: all(node.head >= 3 for node in honest)), f"seed {seed}"
+        assert net.run(HOUR_MS, lambda honest=honest: all(node.head >= 3 for node in honest)), f"seed {seed}"
         assert honest_forks(net, {liar}) == {}
         if mode == "double":
             assert any(e.sender == liar for node in honest for e in node.equivocations)
@@ -196,5 +211,5 @@ def test_two_equivocators_among_seven_break_neither_safety_nor_progress():
         net.nodes[second] = EquivocatingNode(net, net.nodes[second].private_key)
         honest = [node for address, node in net.nodes.items() if address not in (liar, second)]
         net.start()
-        assert net.run(HOUR_MS, lambda: all(node.head >= 3 for node in honest)), f"seed {seed}"
+        assert net.run(HOUR_MS, lambda honest=honest: all(node.head >= 3 for node in honest)), f"seed {seed}"
         assert honest_forks(net, {liar, second}) == {}
