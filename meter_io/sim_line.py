@@ -76,13 +76,16 @@ class PtyServer:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="meter-simulator", daemon=True)
 
-    def add(self, session: Session) -> str:
-        """Open a pty pair for `session`; returns the slave path a driver opens."""
+    def add(self, sessions: list[Session]) -> str:
+        """Open a pty pair shared by `sessions` (one meter, or several on one RS-485 bus); returns its path.
+
+        Every session sees every request, as every meter on a bus does; each answers only its own address.
+        """
         master, slave = os.openpty()
         tty.setraw(slave)  # no echo, no line editing, before any driver opens it
         os.set_blocking(master, False)
         self._fds += [master, slave]  # keep the slave open so the master never sees EIO between drivers
-        self._selector.register(master, selectors.EVENT_READ, session)
+        self._selector.register(master, selectors.EVENT_READ, list(sessions))
         return os.ttyname(slave)
 
     def start(self) -> None:
@@ -109,16 +112,20 @@ class PtyServer:
                     data = os.read(key.fd, 4096)
                 except (BlockingIOError, OSError):
                     continue
-                session: Session = key.data
-                try:
-                    answers = session.feed(data)
-                except Exception:  # noqa: BLE001 - a request the simulated meter cannot parse
-                    log.exception("simulated meter dropped an unparsable request")
-                    continue
-                for answer in answers:
-                    shaped = session.faults.shape(answer, session.corrupt)
-                    if shaped:
-                        _write_all(key.fd, session.encode_line(shaped))
+                for session in key.data:
+                    self._answer(key.fd, session, data)
+
+    @staticmethod
+    def _answer(fd: int, session: Session, data: bytes) -> None:
+        try:
+            answers = session.feed(data)
+        except Exception:  # noqa: BLE001 - a request the simulated meter cannot parse
+            log.exception("simulated meter dropped an unparsable request")
+            return
+        for answer in answers:
+            shaped = session.faults.shape(answer, session.corrupt)
+            if shaped:
+                _write_all(fd, session.encode_line(shaped))
 
 
 def _write_all(fd: int, data: bytes) -> None:

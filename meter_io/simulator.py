@@ -64,11 +64,14 @@ class MeterSimulator:
 
 def start_simulated_meters(count: int, protocol: str, clock: SimClock | WallClock | None = None,
                            prosumer_every: int = 3, installed_days_ago: int = 30,
-                           first_serial: int = 41000001, can_channel: str | None = None) -> MeterSimulator:
+                           first_serial: int = 41000001, can_channel: str | None = None,
+                           shared_line: bool = False) -> MeterSimulator:
     """Start `count` virtual meters speaking `protocol` in a background thread.
 
     Every `prosumer_every`-th meter (the 1st, the 4th, ...) has a PV array; 0 means none. Registers count
-    from `installed_days_ago` days before the clock's current time.
+    from `installed_days_ago` days before the clock's current time. With `shared_line` all meters hang on
+    one pty like meters on one RS-485 bus (poll them one at a time; IEC meters then need their address);
+    CAN meters always share their bus.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
@@ -92,7 +95,11 @@ def start_simulated_meters(count: int, protocol: str, clock: SimClock | WallCloc
         ports = [server.add(models[i.serial], faults[i.serial]) for i in identities]
     else:
         server = PtyServer()
-        ports = [server.add(_session(protocol, models[i.serial], faults[i.serial])) for i in identities]
+        sessions = [_session(protocol, models[i.serial], faults[i.serial]) for i in identities]
+        if shared_line:
+            ports = [server.add(sessions)] * count
+        else:
+            ports = [server.add([session]) for session in sessions]
     server.start()
     offset = PHYSICAL_ADDRESS_BASE if protocol == "dlms_spodes" else 0
     meters = [SimulatedMeterInfo(port, i.serial, i.address + offset, protocol, i.prosumer)

@@ -100,3 +100,16 @@ def test_a_pty_that_does_not_take_7e1_is_refused_rather_than_misread():
     with start_simulated_meters(1, "iec62056_21", clock=SimClock(START)) as sim:
         with pytest.raises(MeterUnreachable, match="SOFT_7E1"):
             open_meter("iec62056_21", sim.meters[0].port, 1, software_parity=False)
+
+
+@pytest.mark.parametrize("protocol", ["mercury230", "modbus_sdm", "iec62056_21", "dlms_spodes"])
+def test_meters_sharing_one_line_each_answer_their_own_address(protocol):
+    with start_simulated_meters(3, protocol, clock=SimClock(START), shared_line=True) as sim:
+        assert len({meter.port for meter in sim}) == 1
+        for meter in sim:  # one driver open at a time, as a poller on a bus does
+            driver = open_meter(protocol, meter.port, meter.address, device_address=meter.serial, timeout=0.3,
+                                software_parity=True)
+            try:
+                assert driver.read_snapshot().serial == meter.serial
+            finally:
+                driver.close()
