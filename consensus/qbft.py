@@ -338,10 +338,17 @@ class QbftEngine:
         return Broadcast(message)
 
     def _buffer(self, message: Message) -> list[Action]:
+        """Keep a message for a later height, if it comes from a validator we know and fits the bounds.
+
+        Only current validators' messages are kept, so strangers cannot fill the buffer; a validator that joins at
+        the next height is heard once we get there, from its retransmissions.
+        """
         height = message.body.height
-        current = self.state.height if self.state else None
-        if current is not None and height > current + self.config.max_future_heights:
+        state = self.state
+        if state is not None and height > state.height + self.config.max_future_heights:
             return [Rejected("height too far ahead", message)]
+        if state is not None and message.sender not in state.validators:
+            return [Rejected("future message from a non-validator", message)]
         if sum(len(messages) for messages in self.future.values()) >= self.config.max_future_messages:
             return [Rejected("future message buffer full", message)]
         self.future.setdefault(height, []).append(message)

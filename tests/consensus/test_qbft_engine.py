@@ -12,6 +12,7 @@ from consensus.events import (
 )
 from consensus.memory_network import SimBlockSource
 from consensus.messages import (
+    Commit,
     Message,
     PreparedRound,
     Proposal,
@@ -273,3 +274,31 @@ def test_old_round_proposal_still_supplies_the_block_for_a_commit_quorum():
     actions = machine.on_message(proposal(1, 0, 1))
     assert [(a.round, a.block_hash) for a in actions if isinstance(a, Decision)] == [(0, block_hash)]
     assert broadcasts(actions) == []
+
+
+def test_future_messages_from_strangers_are_not_buffered():
+    stranger = make_prepare(b"\x09" * 32, 2, 0, b"\x01" * 32)
+    assert reasons(engine(0).on_message(stranger)) == ["future message from a non-validator"]
+
+
+def test_future_buffer_is_bounded():
+    machine = QbftEngine(KEYS[0], SimBlockSource(VALIDATORS[0]), QbftConfig(max_future_messages=2))
+    machine.start_height(1, VALIDATORS)
+    for round_number in range(2):
+        assert machine.on_message(make_prepare(KEYS[1], 2, round_number, b"\x01" * 32)) == []
+    assert reasons(machine.on_message(make_prepare(KEYS[1], 2, 5, b"\x01" * 32))) == ["future message buffer full"]
+
+
+def test_quorum_follows_the_validator_set_of_the_height():
+    fifth = private_key_to_address(b"\x05" * 32)
+    larger = tuple(sorted(VALIDATORS + (fifth,)))
+    machine = QbftEngine(KEYS[0], SimBlockSource(VALIDATORS[0]), CONFIG)
+    machine.start_height(1, larger)
+    proposer = larger[(1 + 0) % 5]
+    keys = {**KEYS_BY_ADDRESS, fifth: b"\x05" * 32}
+    block_hash, payload = SimBlockSource(proposer).build_block(1, 0)
+    machine.on_message(make_proposal(keys[proposer], 1, 0, block_hash, payload))
+    others = [address for address in larger if address not in (VALIDATORS[0], proposer)]
+    assert broadcasts(machine.on_message(make_prepare(keys[proposer], 1, 0, block_hash))) == []
+    assert broadcasts(machine.on_message(make_prepare(keys[others[0]], 1, 0, block_hash))) == []
+    assert broadcasts(machine.on_message(make_prepare(keys[others[1]], 1, 0, block_hash)), Commit)
