@@ -15,7 +15,12 @@ DISC. Objects read (logical names, interface class, attribute):
   captured at the END of its interval, so a row stamped T is the interval [T - 1800, T). Columns used:
   the clock and 1.0.{1,2,3,4}.29.0.255 (A+, A-, R+, R- over the interval), scaled by their scaler_unit.
 
-Not done yet: the event journals (0.0.99.98.x.255), so `events` is empty.
+- 0.0.96.51.0.255 case opened, 0.0.96.51.1.255 terminal cover opened, 0.0.96.51.3.255 magnetic field
+  (SPODES status objects, STO 34.01-5.1-006 annex E.12; Data, value (2) unsigned): a non-zero value
+  raises the event (no time: these are states); an object the meter does not have is skipped.
+
+Not done yet: the event journals (0.0.99.98.x.255) with times, power-loss and self-diagnostic
+(firmware integrity) events among them.
 The library's serial I/O would wait forever on a silent meter, so `_LineIO` feeds it with deadlines,
 skips noise before an HDLC opening flag, and tells a wrong FCS from silence.
 """
@@ -38,8 +43,8 @@ from dlms_cosem.time import datetime_from_bytes
 from dlms_cosem.utils import parse_as_dlms_data
 
 from meter_io.line import LineSettings, open_line
-from meter_io.reading import (HALF_HOUR, CrcError, FrameError, IntervalRecord, MeterError, MeterProtocolError,
-                              MeterSnapshot, MeterTimeout, NotSupported, with_retries)
+from meter_io.reading import (HALF_HOUR, CrcError, EventKind, FrameError, IntervalRecord, MeterError, MeterEvent,
+                              MeterProtocolError, MeterSnapshot, MeterTimeout, NotSupported, with_retries)
 
 HDLC_FLAG = 0x7E
 READER_CLIENT = 0x20
@@ -50,6 +55,9 @@ OBIS_IMPORT, OBIS_EXPORT = "1.0.1.8.0.255", "1.0.2.8.0.255"
 OBIS_REACTIVE_IMPORT, OBIS_REACTIVE_EXPORT = "1.0.3.8.0.255", "1.0.4.8.0.255"
 OBIS_CLOCK, OBIS_SERIAL = "0.0.1.0.0.255", "0.0.96.1.0.255"
 OBIS_LOAD_PROFILE = "1.0.99.1.0.255"
+STATUS_OBJECTS = (("0.0.96.51.0.255", EventKind.COVER_OPEN), ("0.0.96.51.1.255", EventKind.COVER_OPEN),
+                  ("0.0.96.51.3.255", EventKind.MAGNETIC_FIELD))
+"""SPODES tamper status objects and the event a non-zero value raises."""
 PROFILE_COLUMNS = ("1.0.1.29.0.255", "1.0.2.29.0.255", "1.0.3.29.0.255", "1.0.4.29.0.255")
 """A+, A-, R+, R- energy over one capture period, in `IntervalRecord` field order."""
 
@@ -227,7 +235,8 @@ class DlmsSpodesMeter:
             energy = [self._energy(client, obis) for obis in
                       (OBIS_IMPORT, OBIS_EXPORT, OBIS_REACTIVE_IMPORT, OBIS_REACTIVE_EXPORT)]
             zones = tuple(self._energy(client, f"1.0.1.8.{zone}.255") for zone in range(1, self.config.zones + 1))
-            return MeterSnapshot(self._serial(client), self._clock(client), *energy, zones)
+            return MeterSnapshot(self._serial(client), self._clock(client), *energy, zones,
+                                 self._status_events(client))
 
         return self._session(read)
 
@@ -270,6 +279,17 @@ class DlmsSpodesMeter:
             return register_to_int(value, scaler, unit)
         except (TypeError, ValueError) as error:
             raise MeterProtocolError(self.meter, f"{obis}: {error}") from None
+
+    def _status_events(self, client: DlmsClient) -> tuple[MeterEvent, ...]:
+        raised = []
+        for obis, kind in STATUS_OBJECTS:
+            try:
+                value = self._get(client, enumerations.CosemInterface.DATA, obis, 2)
+            except DataResultError:
+                continue  # this model has no such object
+            if value and kind not in raised:
+                raised.append(kind)
+        return tuple(MeterEvent(kind, None) for kind in raised)
 
     def _serial(self, client: DlmsClient) -> str:
         value = self._get(client, enumerations.CosemInterface.DATA, OBIS_SERIAL, 2)

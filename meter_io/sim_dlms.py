@@ -5,7 +5,6 @@ with the dlms-cosem library's frame and APDU classes, so the driver's library de
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 from dlms_cosem import dlms_data, enumerations
@@ -18,7 +17,7 @@ from dlms_cosem.time import datetime_to_bytes
 from meter_io.dlms_spodes import (HDLC_FLAG, OBIS_CLOCK, OBIS_EXPORT, OBIS_IMPORT, OBIS_LOAD_PROFILE,
                                   OBIS_REACTIVE_EXPORT, OBIS_REACTIVE_IMPORT, OBIS_SERIAL, PROFILE_COLUMNS,
                                   UNIT_VARH, UNIT_WH, fcs_ok)
-from meter_io.reading import HALF_HOUR
+from meter_io.reading import HALF_HOUR, EventKind
 from meter_io.sim_line import FaultPlan, Session
 from meter_io.sim_model import SimulatedMeter
 
@@ -29,6 +28,8 @@ MAX_INFORMATION = 128
 """Default HDLC maximum information field length (no SNRM negotiation): longer answers are segmented."""
 GET_RESPONSE, GET_RESPONSE_NORMAL = 0xC4, 0x01
 READER_PASSWORD = b"12345678"
+TAMPER_STATUS = {"0.0.96.51.0.255": EventKind.COVER_OPEN, "0.0.96.51.3.255": EventKind.MAGNETIC_FIELD}
+"""Status objects this simulated model has (it lacks 0.0.96.51.1.255, the terminal cover switch)."""
 PROFILE_DEPTH = 4096
 """Half hours the simulated load profile keeps (85 days)."""
 PHYSICAL_ADDRESS_BASE = 16
@@ -159,6 +160,9 @@ class DlmsSession(Session):
             return dlms_data.DoubleLongUnsignedData(energy[obis][0]).to_bytes()
         if obis in energy and attribute == 3:
             return dlms_data.DataStructure([dlms_data.IntegerData(0), dlms_data.EnumData(energy[obis][1])]).to_bytes()
+        if obis in TAMPER_STATUS and attribute == 2:
+            raised = any(event.kind is TAMPER_STATUS[obis] for event in self.meter.events)
+            return dlms_data.UnsignedIntegerData(1 if raised else 0).to_bytes()
         if obis == OBIS_SERIAL and attribute == 2:
             return dlms_data.OctetStringData(self.meter.serial.encode("ascii")).to_bytes()
         if obis == OBIS_CLOCK and attribute == 2:

@@ -37,7 +37,8 @@ class SdmSession(Session):
                 self._buffer = self._buffer[1:]
                 continue
             self._buffer = self._buffer[8:]
-            function, address, count = request[1], int.from_bytes(request[2:4], "big"), int.from_bytes(request[4:6], "big")
+            function = request[1]
+            address, count = int.from_bytes(request[2:4], "big"), int.from_bytes(request[4:6], "big")
             answers.append(with_crc16(bytes([self.unit_id]) + self._answer(function, address, count)))
         return answers
 

@@ -145,3 +145,16 @@ def test_silent_meter_is_unreachable_within_bounded_time(sim):
         d.read_serial()
     assert time.monotonic() - started < 3 * TIMEOUT + 0.5
     d.close()
+
+
+def test_tamper_status_objects_become_events(sim):
+    from meter_io.reading import EventKind, MeterEvent
+
+    meter = sim.meters[0]
+    d = driver(meter)
+    assert d.read_snapshot().events == ()
+    sim.models[meter.serial].raise_event(EventKind.MAGNETIC_FIELD)
+    sim.models[meter.serial].raise_event(EventKind.COVER_OPEN)
+    events = d.read_snapshot().events  # the model lacks 0.0.96.51.1.255: skipped, not an error
+    d.close()
+    assert events == (MeterEvent(EventKind.COVER_OPEN, None), MeterEvent(EventKind.MAGNETIC_FIELD, None))
