@@ -93,23 +93,24 @@ class World:
                 [0], [1440], [zones.Zone.ALL_DAY], [PRICES["single"]], [], [], 0, 0, *add_ons)
 
     def account(self, number, consumer=CONSUMER, meter_id=None, retailer=RETAILER, group_id=1, kind=1,
-                remote=True):
+                remote=True, hourly=False, max_power_w=20_000, area_dm2=5_430, building_id=0):
         """An account with one meter installed at the start of April, bound to the gateway."""
         meter_id = meter_id or number
         self.ok(retailer, registry.ADDRESS, "saveAccount", number, 1, group_id, consumer, "Kazan, Baumana 1", kind,
-                5_430, 0)
+                area_dm2, building_id)
         self.ok(GRID, registry.ADDRESS, "saveMeteringPoint", number, number, "Kazan, Baumana 1", "apartment")
         saved_now = self.now
         self.now = period_start(APRIL, MOSCOW_UTC_OFFSET)
         self.ok(GRID, registry.ADDRESS, "registerMeter", meter_id, number, "Mercury 230", f"SN{meter_id}",
-                "Kazan, Baumana 1", 1, remote, False, 20_000, MOSCOW_UTC_OFFSET, 1_000_000, 0)
+                "Kazan, Baumana 1", 1, remote, hourly, max_power_w, MOSCOW_UTC_OFFSET, 1_000_000, 0)
         self.now = saved_now
         if remote:
             self.ok(GRID, registry.ADDRESS, "bindGateway", meter_id, GATEWAY)
         return meter_id
 
-    def post_month(self, meter_id, period=APRIL, day_wh=150, night_wh=80, start_register=1_000_000):
-        """A month of half-hourly readings: day (07-23 Moscow) and night volumes per half-hour."""
+    def post_month(self, meter_id, period=APRIL, day_wh=150, night_wh=80, start_register=1_000_000, extra=None):
+        """A month of half-hourly readings: day (07-23 Moscow) and night volumes per half-hour, plus `extra`
+        Wh in the intervals it maps by UTC start."""
         first = period_start(period, MOSCOW_UTC_OFFSET)
         last = period_start(period + 1 if period % 100 < 12 else period + 89, MOSCOW_UTC_OFFSET)
         self.now = max(self.now, last + 3_600)
@@ -117,7 +118,7 @@ class World:
         register = start_register
         for start in range(first, last, 1_800):
             half_hour = (start + MOSCOW_UTC_OFFSET) // 1_800 % 48
-            register += day_wh if 14 <= half_hour < 46 else night_wh
+            register += (day_wh if 14 <= half_hour < 46 else night_wh) + (extra or {}).get(start, 0)
             starts.append(start)
             registers.append(register)
         result = self.ok(GATEWAY, readings.ADDRESS, "postReadings", meter_id, starts, registers, [0] * len(starts))
