@@ -2,9 +2,12 @@
 
     sim = start_simulated_meters(3, "mercury230")
     for meter in sim.meters:
-        driver = Mercury230(meter.port, Mercury230Config(address=meter.address))
-    ...
+        driver = open_meter(meter.protocol, meter.port, meter.address, device_address=meter.serial)
+        print(driver.read_snapshot())
+        driver.close()
     sim.stop()
+
+(IEC 62056-21 on a pty needs `software_parity=True`; CAN needs `can_interface="virtual"`.)
 
 Every meter follows a deterministic household profile (`sim_model`) on a shared clock: pass a `SimClock` to
 fast-forward days in a test, or leave the default wall clock for a live demo. `sim.faults[serial]` switches

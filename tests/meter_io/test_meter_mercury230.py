@@ -161,3 +161,18 @@ def test_impossible_meter_time_is_refused_not_guessed():
         local_bcd_to_unix(bytes([0x00, 0x00, 0x25, 0x01, 0x01, 0x26]), 0)  # 25 o'clock
     with pytest.raises(ValueError):
         local_bcd_to_unix(bytes([0x0A, 0x00, 0x00, 0x01, 0x01, 0x26]), 0)  # not BCD
+
+
+def test_a_channel_the_meter_closed_is_reopened_once(sim):
+    import serial
+
+    from meter_io.line import with_crc16
+
+    meter = sim.meters[0]
+    d = driver(meter)
+    assert d.read_serial() == meter.serial
+    with serial.Serial(meter.port, timeout=TIMEOUT) as other:  # another master closes the channel
+        other.write(with_crc16(bytes([meter.address, 0x02])))
+        assert other.read(4) == with_crc16(bytes([meter.address, 0x00]))
+    assert d.read_serial() == meter.serial  # status 5 "channel not open", then open and ask again
+    d.close()
