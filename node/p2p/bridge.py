@@ -79,12 +79,22 @@ class ThreadBridge:
     # --- called on the asyncio loop ------------------------------------------------------------------------
 
     def notify_trio(self, fn: Callable[..., object], *args: object) -> None:
-        """Run a quick synchronous `fn(*args)` in the trio thread soon, if it is still running."""
+        """Run a quick synchronous `fn(*args)` in the trio thread soon, if it is still running.
+
+        An exception escaping a `run_sync_soon` callback would crash the trio loop, so it is logged instead.
+        """
         token = self._token
         if token is None:
             return
+
+        def guarded() -> None:
+            try:
+                fn(*args)
+            except Exception:
+                logger.exception("network thread callback %s failed", fn)
+
         try:
-            token.run_sync_soon(fn, *args)
+            token.run_sync_soon(guarded)
         except trio.RunFinishedError:
             pass
 

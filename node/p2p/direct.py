@@ -15,7 +15,7 @@ import trio
 from libp2p.abc import INetStream
 
 from .config import DIRECT_PROTOCOL
-from .errors import MalformedFrame, MessageTooLarge, OutboxFull, PeerNotAllowed, PeerUnavailable
+from .errors import MalformedFrame, MessageTooLarge, NetworkError, OutboxFull, PeerNotAllowed, PeerUnavailable
 from .framing import FrameReader, encode_frame
 
 if TYPE_CHECKING:
@@ -65,6 +65,16 @@ class DirectLinks:
             link.send_channel.send_nowait(payload)
         except trio.WouldBlock:
             raise OutboxFull(address, link.outbox_limit) from None
+
+    def post(self, addresses: list[bytes], payload: bytes) -> None:
+        """Best-effort enqueue to each address (trio thread): failures are logged, never raised."""
+        for address in addresses:
+            try:
+                self.enqueue(address, payload)
+            except PeerUnavailable as exc:  # the link going down was logged already, once
+                logger.debug("direct message not queued: %s", exc)
+            except NetworkError as exc:
+                logger.warning("direct message not queued: %s", exc)
 
     def forget(self, address: bytes) -> None:
         """Stop the link to a peer that was disallowed; its queued messages are dropped."""

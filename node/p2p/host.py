@@ -3,6 +3,7 @@
     net = P2PNetwork(node_key, "/ip4/0.0.0.0/tcp/30303", bootstrap_multiaddrs, validator_and_observer_addresses)
     await net.start()
     await net.send_direct(validator_address, consensus_message)     # long-lived stream, bounded outbox
+    net.post_direct(validator_addresses, consensus_message)         # the same, best effort, no waiting
     async for sender, payload in net.incoming(): ...                # direct messages
     await net.publish_txs(raw_txs)                                  # gossip, batched
     async for origin, raw_txs in net.tx_batches(): ...
@@ -161,6 +162,15 @@ class P2PNetwork:
         """
         service = self._running_service()
         await self._running_bridge().call_in_trio(service.links.enqueue, address, payload)
+
+    def post_direct(self, addresses: Sequence[bytes], payload: bytes) -> None:
+        """Queue a message to each address without waiting: best effort, failures only logged.
+
+        The semantics of `consensus.abc.Transport` (messages may be lost); no round trip into the network thread,
+        so it never blocks and suits a synchronous caller on the node's loop. NetworkClosed if not running.
+        """
+        service = self._running_service()
+        self._running_bridge().notify_trio(service.links.post, list(addresses), payload)
 
     async def broadcast_direct(self, payload: bytes) -> list[bytes]:
         """Queue a message to every connected allowed peer; returns the addresses it was queued for."""

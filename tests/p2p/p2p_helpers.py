@@ -39,7 +39,8 @@ async def network(
     allowed: Sequence[bytes] | None = None,
     limits: Sequence[NetworkLimits] | None = None,
 ) -> AsyncIterator[list[P2PNetwork]]:
-    """`count` started nodes; node 0 is every other node's bootstrap peer. Waits until all reach node 0."""
+    """`count` started nodes; node 0 is every other node's bootstrap peer. Waits until node 0 and each allowed
+    node list each other as connected."""
     allowlist = list(allowed if allowed is not None else ADDRESSES[:count])
     async with AsyncExitStack() as stack:
         first = P2PNetwork(KEYS[0], "/ip4/127.0.0.1/tcp/0", [], allowlist, _limits(limits, 0))
@@ -50,6 +51,7 @@ async def network(
         for net in nets[1:]:
             if net.address in allowlist:
                 await eventually(lambda net=net: connected_to(net, [first.address]))
+                await eventually(lambda net=net: connected_to(first, [net.address]))
         yield nets
 
 

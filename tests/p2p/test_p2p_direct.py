@@ -33,6 +33,19 @@ def test_broadcast_reaches_every_connected_peer():
     run(scenario())
 
 
+def test_post_direct_delivers_without_waiting_and_logs_what_it_cannot_queue(caplog):
+    caplog.set_level(logging.WARNING, logger="node.p2p")
+
+    async def scenario():
+        async with network(3) as (a, b, c):
+            a.post_direct([b.address, c.address, ADDRESSES[4]], b"prepare")  # ADDRESSES[4] is not allowed
+            assert await next_item(b.incoming()) == (a.address, b"prepare")
+            assert await next_item(c.incoming()) == (a.address, b"prepare")
+            assert "is not in the allowlist" in caplog.text
+
+    run(scenario())
+
+
 def test_peer_outside_the_allowlist_is_refused(caplog):
     caplog.set_level(logging.WARNING, logger="node.p2p.allowlist")
 
