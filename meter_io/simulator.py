@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meter_io.drivers import PROTOCOLS
 from meter_io.reading import HALF_HOUR
 from meter_io.sim_dlms import PHYSICAL_ADDRESS_BASE
 from meter_io.sim_line import FaultPlan, PtyServer, Session
 from meter_io.sim_model import DAY, MeterIdentity, SimClock, SimulatedMeter, WallClock
-
-from meter_io.drivers import PROTOCOLS
 
 
 @dataclass(frozen=True)
