@@ -20,7 +20,9 @@ from consensus.abc import PayloadHandler, Transport
 from consensus.events import Action, Broadcast, Decision, Equivocation, QbftConfig, Rejected, ScheduleTimer, TimerEvent
 from consensus.messages import InvalidMessage, decode_message
 from consensus.qbft import QbftEngine
+from consensus.rlp_fields import MalformedField, read_bytes, read_int, read_list
 from consensus.seals import verify_commit_seals
+from consensus.validators import Vote, apply_header_vote, make_snapshot
 from node.crypto import keccak256, private_key_to_address
 
 SIMULATION_CONFIG = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=16_000, retransmit_ms=500)
@@ -32,25 +34,41 @@ class InvalidSimBlock(ValueError):
 
 
 class SimBlockSource:
-    """Blocks for simulations: RLP [height, round, proposer]; the hash is keccak of those bytes."""
+    """Blocks for simulations: RLP [height, round, builder, [] or [candidate, add]], hashed with keccak.
 
-    def __init__(self, proposer: bytes):
-        self.proposer = proposer
+    The vote plays the part of the header's vote on the validator set; `ballot` says what the builder votes.
+    """
+
+    def __init__(self, builder: bytes, ballot: Callable[[], Vote | None] = lambda: None):
+        self.builder = builder
+        self.ballot = ballot
 
     def build_block(self, height: int, round_number: int) -> tuple[bytes, bytes]:
-        block = rlp.encode([height, round_number, self.proposer])
+        vote = self.ballot()
+        vote_fields = [] if vote is None else [vote.candidate, 1 if vote.add else 0]
+        block = rlp.encode([height, round_number, self.builder, vote_fields])
         return keccak256(block), block
 
     def validate_block(self, height: int, block: bytes) -> bytes:
-        try:
-            fields = rlp.decode(block)
-        except rlp.exceptions.DecodingError as exc:
-            raise InvalidSimBlock(str(exc)) from exc
-        if not isinstance(fields, list) or len(fields) != 3 or not isinstance(fields[0], bytes):
-            raise InvalidSimBlock("not a simulated block")
-        if int.from_bytes(fields[0], "big") != height:
-            raise InvalidSimBlock(f"block for height {int.from_bytes(fields[0], 'big')}, expected {height}")
+        block_height, _, _ = read_sim_block(block)
+        if block_height != height:
+            raise InvalidSimBlock(f"block for height {block_height}, expected {height}")
         return keccak256(block)
+
+
+def read_sim_block(block: bytes) -> tuple[int, bytes, Vote | None]:
+    """(height, builder, vote) of a simulated block; raises InvalidSimBlock."""
+    try:
+        fields = rlp.decode(block)
+        read_list(fields, "block", 4, exact=4)
+        vote_fields = read_list(fields[3], "vote", 2)
+        vote = None
+        if vote_fields:
+            read_list(vote_fields, "vote", 2, exact=2)
+            vote = Vote(read_bytes(vote_fields[0], "candidate", 20), read_int(vote_fields[1], "add") == 1)
+        return read_int(fields[0], "height"), read_bytes(fields[2], "builder", 20), vote
+    except (rlp.exceptions.DecodingError, MalformedField) as exc:
+        raise InvalidSimBlock(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,10 @@ class SimulatedNode:
         self.transport = MemoryTransport(network, self.address)
         self.transport.set_handler(self.receive)
         self.chain: dict[int, DecidedBlock] = {}
+        self.snapshot = make_snapshot(network.validators)
+        """The validator set (and standing votes) after the head: the set that decides the next height."""
+        self.pending_vote: Vote | None = None
+        """What this node votes in the blocks it builds, while the vote would still change the set."""
         self.alive = True
         self.epoch = 0
         """Bumped on kill and revive, so timers set before are ignored."""
@@ -110,14 +132,20 @@ class SimulatedNode:
         self.equivocations: list[Equivocation] = []
 
     def _new_engine(self) -> QbftEngine:
-        return QbftEngine(self.private_key, SimBlockSource(self.address), self.network.config)
+        return QbftEngine(self.private_key, SimBlockSource(self.address, self._ballot), self.network.config)
+
+    def _ballot(self) -> Vote | None:
+        vote = self.pending_vote
+        if vote is None or (vote.candidate in self.snapshot.validators) == vote.add:
+            return None
+        return vote
 
     @property
     def head(self) -> int:
         return max(self.chain, default=0)
 
     def start(self) -> None:
-        self.execute(self.engine.start_height(self.head + 1, self.network.validators))
+        self.execute(self.engine.start_height(self.head + 1, self.snapshot.validators))
 
     def receive(self, payload: bytes) -> None:
         try:
@@ -146,11 +174,13 @@ class SimulatedNode:
                 self.rejected.append(action)
 
     def commit(self, block: DecidedBlock) -> None:
-        """Check the seals as any observer would, keep the block and start the next height."""
-        verify_commit_seals(block.block_hash, block.round, block.commit_seals, self.network.validators)
+        """Check the seals as any observer would, apply the block's vote, keep it and start the next height."""
+        verify_commit_seals(block.block_hash, block.round, block.commit_seals, self.snapshot.validators)
+        _, builder, vote = read_sim_block(block.block)
+        self.snapshot = apply_header_vote(self.snapshot, builder, vote)
         self.chain[block.height] = block
         self.network.record_decision(self.address, block)
-        self.execute(self.engine.on_block_imported(block.height, self.network.validators))
+        self.execute(self.engine.on_block_imported(block.height, self.snapshot.validators))
 
     def sync_from(self, peer: SimulatedNode) -> None:
         """Fetch decided blocks from `peer` that this node lacks, as the node's sync does."""
@@ -168,7 +198,9 @@ class MemoryNetwork:
         conditions: NetworkConditions = NetworkConditions(),
         config: QbftConfig = SIMULATION_CONFIG,
         sync_interval_ms: int | None = 1_000,
+        genesis_validators: tuple[bytes, ...] | None = None,
     ):
+        """`private_keys` are the nodes'; `genesis_validators` (default: all of them) the first validator set."""
         self.rng = random.Random(seed)
         self.conditions = conditions
         self.config = config
@@ -177,7 +209,9 @@ class MemoryNetwork:
         self._queue: list[tuple[int, int, Callable[[], None]]] = []
         self._sequence = 0
         self.nodes: dict[bytes, SimulatedNode] = {}
-        self.validators = tuple(sorted(private_key_to_address(key) for key in private_keys))
+        everyone = tuple(private_key_to_address(key) for key in private_keys)
+        self.validators = tuple(sorted(genesis_validators if genesis_validators is not None else everyone))
+        """The genesis validator set; each node follows later changes in its own `snapshot`."""
         for key in private_keys:
             node = SimulatedNode(self, key)
             self.nodes[node.address] = node

@@ -11,7 +11,7 @@ import pytest
 import rlp
 
 from consensus.events import Action, Broadcast
-from consensus.memory_network import MemoryNetwork, NetworkConditions, SimulatedNode
+from consensus.memory_network import MemoryNetwork, NetworkConditions, SimulatedNode, read_sim_block
 from consensus.messages import (
     Commit,
     Message,
@@ -22,7 +22,8 @@ from consensus.messages import (
     make_prepare,
     make_proposal,
 )
-from node.crypto import keccak256
+from consensus.validators import Vote
+from node.crypto import keccak256, private_key_to_address
 
 KEYS = [bytes([n + 1]) * 32 for n in range(7)]
 HOUR_MS = 3_600_000
@@ -165,7 +166,8 @@ class EquivocatingNode(SimulatedNode):
     def _conflicting(self, message: Message) -> Message | None:
         body = message.body
         if isinstance(body, Proposal):
-            evil_block = rlp.encode([body.height, body.round, b"\xee" * 20])
+            # A valid block that differs from the honest one: it carries a (no-op) vote for its builder.
+            evil_block = rlp.encode([body.height, body.round, self.address, [self.address, 1]])
             return make_proposal(
                 self.private_key,
                 body.height,
@@ -223,3 +225,25 @@ def test_garbage_on_the_wire_is_dropped_and_counted():
     net.start()
     assert net.run_until_height(2, until_ms=HOUR_MS)
     assert net.invalid_payloads == 12
+
+
+def test_validator_joins_and_another_leaves_by_vote_while_blocks_are_decided():
+    addresses = [private_key_to_address(key) for key in KEYS[:5]]
+    newcomer, leaver = addresses[4], min(addresses[:4])
+    for seed in range(30):
+        net = MemoryNetwork(KEYS[:5], seed, conditions_for(seed), genesis_validators=tuple(addresses[:4]))
+        nodes = list(net.nodes.values())
+        for node in nodes:
+            node.pending_vote = Vote(newcomer, True)
+        net.start()
+        assert net.run(HOUR_MS, lambda nodes=nodes: all(newcomer in n.snapshot.validators for n in nodes))
+        for node in nodes:
+            node.pending_vote = Vote(leaver, False)
+        assert net.run(
+            net.now_ms + HOUR_MS, lambda nodes=nodes: all(leaver not in n.snapshot.validators for n in nodes)
+        )
+        joined = max(node.head for node in nodes)
+        assert net.run_until_height(joined + 4, until_ms=net.now_ms + HOUR_MS), f"seed {seed}"
+        assert net.forks() == {}
+        builders = {read_sim_block(block.block)[1] for block in net.nodes[newcomer].chain.values()}
+        assert newcomer in builders, f"seed {seed}: the newcomer never proposed"
