@@ -22,11 +22,13 @@ from contracts_py import readings, registry, tariffs
 from contracts_py.abi import (Address, AddressArray, Indexed, String, Uint8, Uint64, Uint64Array, Uint256,
                               Uint256Array)
 from contracts_py.billing import bill as billing
-from contracts_py.billing import optimizer, periods, substitute
+from contracts_py.billing import optimizer, periods
+from contracts_py.billing.common_house import Premises, common_house_needs
 from contracts_py.billing.components import BillLine
 from contracts_py.billing.errors import BillingError
+from contracts_py.billing.ledger import EMPTY_LEDGER, AccountLedger, AccountMonth, bill_account_month
 from contracts_py.billing.losses import LossAdjustment
-from contracts_py.participants import Role, require_role
+from contracts_py.participants import Role, has_role, require_role
 from contracts_py.runtime import Context, NativeContract, Revert, event, external, internal, require, view
 
 ADDRESS = bytes.fromhex("000000000000000000000000000000000000e007")
@@ -35,8 +37,6 @@ PAYMENTS_ADDRESS = bytes.fromhex("000000000000000000000000000000000000e008")
 
 PAYMENT_DAY = 10
 """Invoices fall due at the end of this day of the month after the period (decree 354, item 66)."""
-HISTORY_MONTHS = 13
-"""Monthly volumes kept per account: enough for the same month of last year."""
 MAX_REASON = 512
 MAX_COMPARED_MONTHS = 12
 
@@ -50,25 +50,14 @@ class Status(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class MonthVolume:
-    period: int
-    metered_wh: int
-    """From readings (after ratios and losses); 0 for a substituted month."""
-    billed_wh: int
-    method: int
+class CommonHouseShares:
+    """A building's common-house needs of one period, shared among its premises' accounts."""
 
-
-@dataclass(frozen=True, slots=True)
-class AccountLedger:
-    last_period: int
-    missing_in_row: int
-    unreconciled_wh: int
-    """Volume billed by substitution (or credit carried) not yet set against real readings."""
-    residents: int
-    history: tuple[MonthVolume, ...]
-
-
-EMPTY_LEDGER = AccountLedger(0, 0, 0, 0, ())
+    house_wh: int
+    premises_wh: int
+    common_wh: int
+    shares: tuple[tuple[int, int], ...]
+    """(account number, Wh), in the registry's order of the building's accounts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +152,23 @@ class InvoicePaid:
 
 
 @event
+class CommonHouseShared:
+    building_id: Indexed(Uint64)
+    period: Indexed(Uint64)
+    house_wh: Uint256
+    premises_wh: Uint256
+    common_wh: Uint256
+
+
+@event
+class CommonHouseShare:
+    building_id: Indexed(Uint64)
+    period: Indexed(Uint64)
+    account_number: Indexed(Uint64)
+    share_wh: Uint256
+
+
+@event
 class ResidentsSet:
     account_number: Indexed(Uint64)
     residents: Uint8
@@ -209,58 +215,14 @@ def metered_usage(ctx: Context, account_number: int, period: int, option: billin
     return billing.combine(period, usages), recorded, capacity
 
 
-def _band_prior(ledger: AccountLedger, option: billing.TariffOption, period: int) -> int:
-    """Volume billed earlier in the band period of `period` (bands longer than a month)."""
-    if option.kind != billing.OptionKind.BANDED or option.band_period_months == 1:
-        return 0
-    year, month = divmod(period, 100)
-    first = year * 100 + (month - 1) // option.band_period_months * option.band_period_months + 1
-    return sum(m.billed_wh for m in ledger.history if first <= m.period < period)
-
-
-@dataclass(frozen=True, slots=True)
-class _Computed:
-    bill: billing.Bill
-    metered_wh: int
-    method: int
-    ledger_after: AccountLedger
-
-
-def compute_invoice(ctx: Context, account: registry.Account, period: int, terms: tariffs.BillingTerms,
-                    ledger: AccountLedger) -> _Computed:
-    """Bill one account-month from the readings and the ledger: the heart of `issueInvoice`."""
-    usage, recorded, capacity = metered_usage(ctx, account.number, period, terms.option)
-    hours = len(terms.hourly_prices.energy_mkop_per_kwh) if terms.hourly_prices else 0
-    history = {m.period: m.metered_wh for m in ledger.history if m.method == substitute.Method.READINGS}
-    if recorded:
-        metered, method, missing = usage.volume_wh, substitute.Method.READINGS, 0
-        billed = max(metered - ledger.unreconciled_wh, 0)
-        unreconciled = max(ledger.unreconciled_wh - metered, 0)
-        usage = billing.with_volume(usage, billed)
-    else:
-        missing = ledger.missing_in_row + 1
-        household, legal = ctx.call(tariffs.ADDRESS, "substituteRules", period)
-        with _rules(f"no substitute volume for account {account.number}"):
-            if account.consumer_kind == registry.ConsumerKind.LEGAL_ENTITY:
-                estimate = substitute.legal_entity_volume(period, history, missing, capacity, legal)
-            else:
-                estimate = substitute.household_volume(period, history, missing, ledger.residents, household)
-        metered, method, billed = 0, estimate.method, estimate.volume_wh
-        unreconciled = ledger.unreconciled_wh + billed
-        usage = billing.usage_from_total(period, billed, hours)
-    usage = replace(usage, prior_band_wh=_band_prior(ledger, terms.option, period))
-    with _rules(f"account {account.number} cannot be billed for {period}"):
-        bill = billing.bill_month(usage, terms.option, terms.vat_rates, terms.hourly_prices)
-    entry = MonthVolume(period, metered, billed, method)
-    after = AccountLedger(period, missing, unreconciled, ledger.residents,
-                          (ledger.history + (entry,))[-HISTORY_MONTHS:])
-    return _Computed(bill, metered, method, after)
+def _shares_key(building_id: int, period: int) -> bytes:
+    return b"h" + building_id.to_bytes(8, "big") + period.to_bytes(4, "big")
 
 
 class Invoices(NativeContract):
     NAME = "Invoices"
     EVENTS = (InvoiceIssued, InvoiceLine, InvoiceConfirmed, InvoiceDisputed, InvoiceSuperseded, InvoicePaid,
-              ResidentsSet)
+              CommonHouseShared, CommonHouseShare, ResidentsSet)
 
     def _own_account(self, ctx: Context, account_number: int) -> registry.Account:
         require_role(ctx, ctx.sender, Role.RETAILER)
@@ -276,7 +238,12 @@ class Invoices(NativeContract):
         terms = ctx.call(tariffs.ADDRESS, "billingTerms", account.number, period)
         next_start = periods.period_start(periods.next_period(period), terms.option.utc_offset)
         require(ctx.block.timestamp >= next_start, f"period {period} has not ended")
-        computed = compute_invoice(ctx, account, period, terms, ledger)
+        usage, recorded, capacity = metered_usage(ctx, account.number, period, terms.option)
+        month = AccountMonth(usage, recorded, account.consumer_kind == registry.ConsumerKind.LEGAL_ENTITY, capacity,
+                             self._common_house_share(ctx, account, period))
+        rules = None if recorded else ctx.call(tariffs.ADDRESS, "substituteRules", period)
+        with _rules(f"account {account.number} cannot be billed for {period}"):
+            computed = bill_account_month(month, ledger, terms.option, terms.vat_rates, terms.hourly_prices, rules)
         invoice_id = invoice_id_of(account.number, period, revision)
         due_at = next_start + PAYMENT_DAY * 86_400
         invoice = Invoice(invoice_id, account.number, period, revision, account.retailer, account.consumer,
@@ -284,7 +251,7 @@ class Invoices(NativeContract):
                           computed.bill.lines, (0,) * len(computed.bill.lines), Status.ISSUED, ctx.block.timestamp,
                           due_at, supersedes, 0, "", ledger)
         ctx.storage.set_record(_invoice_key(invoice_id), invoice)
-        ctx.storage.set_record(_ledger_key(account.number), computed.ledger_after)
+        ctx.storage.set_record(_ledger_key(account.number), computed.ledger)
         ctx.emit(InvoiceIssued(invoice_id=invoice_id, account_number=account.number, period=period,
                                consumer=account.consumer, total=invoice.total, volume_wh=invoice.volume_wh,
                                method=invoice.method, supersedes=supersedes, due_at=due_at))
@@ -330,6 +297,44 @@ class Invoices(NativeContract):
         ctx.storage.set_record(_ledger_key(accountNumber),
                                replace(self._ledger(ctx, accountNumber), residents=residents))
         ctx.emit(ResidentsSet(account_number=accountNumber, residents=residents))
+
+    # --- common-house needs (the building's management company or grid company) ------------------------------
+
+    @external
+    def shareCommonHouse(self, ctx: Context, buildingId: Uint64, period: Uint64) -> Uint256:
+        """Share a closed period's common-house needs of a building among its premises by floor area, once;
+        invoices issued afterwards bill each premises' share. Returns the common volume in Wh."""
+        building = ctx.call(registry.ADDRESS, "getBuilding", buildingId)
+        require(ctx.sender == building.management_company or has_role(ctx, ctx.sender, Role.GRID_COMPANY),
+                f"0x{ctx.sender.hex()} may not share building {buildingId}'s common-house needs")
+        require(building.house_meter_id, f"building {buildingId} has no house meter")
+        require(ctx.storage.get(_shares_key(buildingId, period)) is None,
+                f"building {buildingId}'s common-house needs for {period} are already shared")
+        house = ctx.call(readings.ADDRESS, "monthConsumption", building.house_meter_id, period)
+        require(ctx.block.timestamp >= house.period_end, f"period {period} has not ended")
+        meter = ctx.call(registry.ADDRESS, "getMeter", building.house_meter_id)
+        premises = []
+        for number in ctx.call(registry.ADDRESS, "getBuildingAccounts", buildingId):
+            account = ctx.call(registry.ADDRESS, "getAccount", number)
+            premises.append(Premises(str(number), account.floor_area_dm2,
+                                     metered_usage(ctx, number, period, None)[0].volume_wh,
+                                     account.consumer_kind == registry.ConsumerKind.HOUSEHOLD))
+        with _rules(f"building {buildingId}"):
+            needs = common_house_needs(house.import_wh * meter.ct_ratio * meter.vt_ratio, premises)
+        shares = tuple((int(p), wh) for p, wh in needs.shares)
+        ctx.storage.set_record(_shares_key(buildingId, period),
+                               CommonHouseShares(needs.house_wh, needs.premises_wh, needs.common_wh, shares))
+        ctx.emit(CommonHouseShared(building_id=buildingId, period=period, house_wh=needs.house_wh,
+                                   premises_wh=needs.premises_wh, common_wh=needs.common_wh))
+        for number, wh in shares:
+            ctx.emit(CommonHouseShare(building_id=buildingId, period=period, account_number=number, share_wh=wh))
+        return needs.common_wh
+
+    def _common_house_share(self, ctx: Context, account: registry.Account, period: int) -> int:
+        if not account.building_id:
+            return 0
+        shared = ctx.storage.get_record(_shares_key(account.building_id, period), CommonHouseShares)
+        return dict(shared.shares).get(account.number, 0) if shared else 0
 
     # --- the consumer ---------------------------------------------------------------------------------------
 
@@ -406,6 +411,15 @@ class Invoices(NativeContract):
         """(lastPeriod, monthsWithoutReadingsInRow, unreconciledWh, residents)."""
         ledger = self._ledger(ctx, accountNumber)
         return ledger.last_period, ledger.missing_in_row, ledger.unreconciled_wh, ledger.residents
+
+    @view
+    def commonHouse(self, ctx: Context, buildingId: Uint64, period: Uint64) -> tuple[
+            Uint256, Uint256, Uint256, Uint64Array, Uint256Array]:
+        """(houseWh, premisesWh, commonWh, accountNumbers, sharesWh) of a shared period."""
+        shared = ctx.storage.get_record(_shares_key(buildingId, period), CommonHouseShares)
+        require(shared is not None, f"building {buildingId}'s common-house needs for {period} are not shared")
+        return (shared.house_wh, shared.premises_wh, shared.common_wh, tuple(a for a, _ in shared.shares),
+                tuple(wh for _, wh in shared.shares))
 
     @view
     def compareOptions(self, ctx: Context, accountNumber: Uint64, lastPeriod: Uint64,

@@ -124,3 +124,19 @@ def test_optimizer_ranks_options_cheapest_first_and_skips_those_not_open():
     assert all(cost.total == sum(cost.monthly) for cost in both)
     with pytest.raises(BillingError):
         compare_options([day_heavy, night_heavy], {1: [SINGLE]}, VAT)
+
+
+def test_ledger_carries_a_substitute_credit_beyond_the_month_and_fills_long_band_periods():
+    from contracts_py.billing.ledger import AccountLedger, AccountMonth, MonthVolume, bill_account_month
+    april = usage_from_total(202604, 100_000)
+    credit = AccountLedger(202603, 2, 250_000, 2, ())
+    billed = bill_account_month(AccountMonth(april, 1_440, False, 0), credit, SINGLE, VAT, None, None)
+    assert billed.bill.volume_wh == 0 and billed.ledger.unreconciled_wh == 150_000
+    assert billed.ledger.missing_in_row == 0 and billed.ledger.history[-1] == MonthVolume(202604, 100_000, 0, 0)
+    with pytest.raises(BillingError, match="needs the substitute-volume rules"):
+        bill_account_month(AccountMonth(usage_from_total(202604, 0), 0, False, 0), credit, SINGLE, VAT, None, None)
+    quarterly = option(OptionKind.BANDED, limits=(300_000,), band_prices=(100_000, 200_000), months=3)
+    history = AccountLedger(202604, 0, 0, 0, (MonthVolume(202603, 0, 250_000, 0), MonthVolume(202604, 0, 240_000, 0)))
+    may = bill_account_month(AccountMonth(usage_from_total(202605, 100_000), 1, False, 0), history, quarterly, VAT,
+                             None, None)
+    assert may.bill.zone_volumes == ((0, 60_000), (1, 40_000))  # Q2 began in April with 240,000 Wh; March is Q1
