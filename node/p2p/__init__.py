@@ -21,6 +21,7 @@ from .errors import (
 from .gossip import TX_TOPIC
 from .host import P2PNetwork
 from .identity import address_of_peer_id, multiaddr_for, peer_id_from_private_key
+from .validator_links import ValidatorLinks
 
 __all__ = [
     "DIRECT_PROTOCOL",
@@ -39,6 +40,7 @@ __all__ = [
     "PeerUnavailable",
     "RequestFailed",
     "RequestTimeout",
+    "ValidatorLinks",
     "address_of_peer_id",
     "multiaddr_for",
     "peer_id_from_private_key",

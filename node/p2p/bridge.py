@@ -33,6 +33,11 @@ class ThreadBridge:
         self._nursery: trio.Nursery | None = None
         self._pending: set[asyncio.Future[Any]] = set()
 
+    @property
+    def running(self) -> bool:
+        """Whether the trio loop is up and accepting calls."""
+        return self._token is not None
+
     # --- called in the trio thread -------------------------------------------------------------------------
 
     def bind_trio(self, nursery: trio.Nursery) -> None:

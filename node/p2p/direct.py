@@ -84,15 +84,18 @@ class DirectLinks:
 
     async def _drive(self, link: DirectLink) -> None:
         """Write whatever is queued, several frames at a time, until the link is forgotten."""
-        async with link.receive_channel:
-            async for payload in link.receive_channel:
-                batch = [payload]
-                while len(batch) < FRAMES_PER_WRITE:
-                    try:
-                        batch.append(link.receive_channel.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
-                await self._write(link, b"".join(encode_frame(p) for p in batch), len(batch))
+        try:
+            async with link.receive_channel:
+                async for payload in link.receive_channel:
+                    batch = [payload]
+                    while len(batch) < FRAMES_PER_WRITE:
+                        try:
+                            batch.append(link.receive_channel.receive_nowait())
+                        except (trio.WouldBlock, trio.EndOfChannel):
+                            break
+                    await self._write(link, b"".join(encode_frame(p) for p in batch), len(batch))
+        finally:
+            await self._service.close_stream(link.stream)
 
     async def _write(self, link: DirectLink, data: bytes, count: int) -> None:
         # A stream kept from before may have died with its connection: one retry on a fresh stream.

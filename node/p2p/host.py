@@ -145,6 +145,17 @@ class P2PNetwork:
         if self._bridge is not None and self._service is not None:
             self._bridge.notify_trio(self._service.disconnect_address, address)
 
+    def add_peer(self, peer_multiaddr: str) -> None:
+        """Dial and keep a connection to `/ip4/<host>/tcp/<port>/p2p/<peer id>`, like a bootstrap peer.
+
+        For a validator voted in after genesis; its address must also be allowed. InvalidPeerAddress if malformed.
+        """
+        peer = parse_peer_address(peer_multiaddr)
+        if self._bridge is not None and self._service is not None:
+            self._bridge.notify_trio(self._service.add_peer, peer)
+        else:
+            self._bootstrap.append(peer)
+
     def is_allowed(self, address: bytes) -> bool:
         return address in self._allowlist
 
@@ -169,6 +180,8 @@ class P2PNetwork:
         The semantics of `consensus.abc.Transport` (messages may be lost); no round trip into the network thread,
         so it never blocks and suits a synchronous caller on the node's loop. NetworkClosed if not running.
         """
+        if len(payload) > self.limits.max_message_bytes:
+            raise MessageTooLarge(len(payload), self.limits.max_message_bytes)
         service = self._running_service()
         self._running_bridge().notify_trio(service.links.post, list(addresses), payload)
 
@@ -243,8 +256,8 @@ class P2PNetwork:
     # --- helpers -------------------------------------------------------------------------------------------
 
     def _running_bridge(self) -> ThreadBridge:
-        if self._bridge is None:
-            raise NetworkClosed("P2PNetwork is not started")
+        if self._bridge is None or not self._bridge.running:
+            raise NetworkClosed("P2PNetwork is not running")
         return self._bridge
 
     def _running_service(self) -> NetworkService:

@@ -129,6 +129,10 @@ class NetworkService:
 
     # --- peers ---------------------------------------------------------------------------------------------
 
+    def add_peer(self, peer: PeerAddress) -> None:
+        """Keep a connection to this peer from now on (trio thread)."""
+        self._bootstrap[peer.address] = peer
+
     def address_of(self, peer_id: ID) -> bytes:
         """The Ethereum address of a connected peer (its key passed the allowlist, so it has one)."""
         address = self._addresses.get(peer_id)

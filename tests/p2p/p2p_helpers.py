@@ -38,9 +38,10 @@ async def network(
     count: int,
     allowed: Sequence[bytes] | None = None,
     limits: Sequence[NetworkLimits] | None = None,
+    full_mesh: bool = False,
 ) -> AsyncIterator[list[P2PNetwork]]:
-    """`count` started nodes; node 0 is every other node's bootstrap peer. Waits until node 0 and each allowed
-    node list each other as connected."""
+    """`count` started nodes; node 0 is every other node's bootstrap peer (or, with `full_mesh`, every node is
+    every other's). Waits until the nodes that should be connected list each other."""
     allowlist = list(allowed if allowed is not None else ADDRESSES[:count])
     async with AsyncExitStack() as stack:
         first = P2PNetwork(KEYS[0], "/ip4/127.0.0.1/tcp/0", [], allowlist, _limits(limits, 0))
@@ -52,6 +53,13 @@ async def network(
             if net.address in allowlist:
                 await eventually(lambda net=net: connected_to(net, [first.address]))
                 await eventually(lambda net=net: connected_to(first, [net.address]))
+        if full_mesh:  # as validators do: each lists every other validator as a bootstrap peer
+            for net in nets:
+                for other in nets:
+                    if other is not net:
+                        net.add_peer(other.listen_multiaddr)
+            for net in nets:
+                await eventually(lambda net=net: connected_to(net, [n.address for n in nets if n is not net]))
         yield nets
 
 
