@@ -7,9 +7,10 @@ the tariff in force (`contracts_py.billing`). Each line names its payee, so paym
 consumer confirms the invoice or disputes it with a reason; the retailer may then issue a corrected invoice that
 supersedes the old one, linked both ways.
 
-Per account a ledger keeps what billing carries from month to month: the last invoiced period, months in a row
-without readings, substituted volume not yet reconciled, residents (for the normative) and the last 13 months'
-volumes. Periods are invoiced in order; a correction applies to the latest period only and only before payment."""
+Per account a ledger (`billing.ledger`) keeps what billing carries from month to month. Periods are invoiced in
+order; a correction applies to the latest period only and only before payment. A building's common-house needs
+are shared among its premises once per period (`shareCommonHouse`, by the management company or the grid
+company) before the apartments' invoices, which then carry their share in lines of its own."""
 
 from __future__ import annotations
 
