@@ -26,8 +26,9 @@ from node.crypto import InvalidSignature, keccak256, private_key_to_address, rec
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 """Larger messages are refused before decoding: a block plus its justification fits well under this."""
-MAX_CERTIFICATE_ENTRIES = 1024
-"""More signed entries in a justification than any validator set we run could need."""
+MAX_CERTIFICATE_ENTRIES = 256
+"""Signed entries per justification list: a quorum of a set of up to 256 validators (we run a few dozen). Each entry
+costs a signature recovery while decoding, so the bound also bounds the work one message can cause."""
 MESSAGE_DOMAIN = b"energy-ledger/qbft-message/v1"
 """Prefix of every signed message hash, so a message signature can never pass for a seal or a transaction."""
 
