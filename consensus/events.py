@@ -21,7 +21,7 @@ class QbftConfig:
     """Timeout of round 0; round r waits round_timeout_ms * 2**r, up to max_round_timeout_ms."""
     max_round_timeout_ms: int = 120_000
     block_period_ms: int = 0
-    """How long the round-0 proposer waits before building its block."""
+    """How long the round-0 proposer waits before building its block; round 0's timeout runs this much longer."""
     max_future_heights: int = 8
     """Messages up to this many heights ahead are buffered; later ones are dropped."""
     max_future_messages: int = 4_096

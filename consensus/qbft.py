@@ -226,7 +226,8 @@ class QbftEngine:
         state = self.state
         state.round = round_number
         timeout = TimerEvent(state.height, round_number)
-        actions: list[Action] = [ScheduleTimer(timeout, self._round_timeout_ms(round_number))]
+        delay = self._round_timeout_ms(round_number) + (self.config.block_period_ms if round_number == 0 else 0)
+        actions: list[Action] = [ScheduleTimer(timeout, delay)]
         if self.config.retransmit_ms > 0:
             retransmit = TimerEvent(state.height, round_number, TimerKind.RETRANSMIT)
             actions.append(ScheduleTimer(retransmit, self._retransmit_ms(round_number)))

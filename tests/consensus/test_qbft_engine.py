@@ -80,6 +80,7 @@ def test_block_period_delays_the_round_zero_proposal():
     actions = machine.start_height(1, VALIDATORS)
     assert broadcasts(actions) == []
     assert ScheduleTimer(TimerEvent(1, 0, TimerKind.BLOCK_PERIOD), 500) in actions
+    assert ScheduleTimer(TimerEvent(1, 0), 1_500) in actions
     assert broadcasts(machine.on_timer(TimerEvent(1, 0, TimerKind.BLOCK_PERIOD)), Proposal)
 
 

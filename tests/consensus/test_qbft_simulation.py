@@ -10,7 +10,7 @@ import random
 import pytest
 import rlp
 
-from consensus.events import Action, Broadcast
+from consensus.events import Action, Broadcast, QbftConfig
 from consensus.memory_network import MemoryNetwork, NetworkConditions, SimulatedNode, read_sim_block
 from consensus.messages import (
     Commit,
@@ -252,3 +252,14 @@ def test_validator_joins_and_another_leaves_by_vote_while_blocks_are_decided():
         assert net.forks() == {}
         builders = {read_sim_block(block.block)[1] for block in net.nodes[newcomer].chain.values()}
         assert newcomer in builders, f"seed {seed}: the newcomer never proposed"
+
+
+def test_block_period_longer_than_the_round_timeout_still_decides_in_round_zero():
+    config = QbftConfig(round_timeout_ms=1_000, max_round_timeout_ms=16_000, retransmit_ms=500, block_period_ms=3_000)
+    for seed in range(100):
+        net = MemoryNetwork(KEYS[:4], seed, NetworkConditions(max_delay_ms=100), config)
+        net.start()
+        assert net.run_until_height(3, until_ms=HOUR_MS), f"seed {seed}"
+        assert net.forks() == {}
+        assert 9_000 <= net.now_ms < 10_000
+        assert all(block.round == 0 for node in net.nodes.values() for block in node.chain.values())
