@@ -25,7 +25,7 @@ from functools import partial
 import multiaddr
 import trio
 from libp2p import new_host
-from libp2p.abc import INetStream
+from libp2p.abc import INetStream, ISubscriptionAPI
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.network.config import ConnectionConfig
@@ -94,6 +94,7 @@ class NetworkService:
         self.pubsub = Pubsub(self.host, self.gossipsub, max_inbound_rpc_size=2 * MAX_BATCH_BYTES)
         self.links = DirectLinks(self)
         self._addresses: dict[ID, bytes] = {}
+        self._dialling: set[bytes] = set()
         self._nursery: trio.Nursery | None = None
         self.direct_inbox: Inbox[tuple[bytes, bytes]]
         self.gossip_inbox: Inbox[tuple[bytes, list[bytes]]]
@@ -215,10 +216,15 @@ class NetworkService:
                 pass
 
     async def _keep_bootstrap_connected(self) -> None:
-        """Dial allowed bootstrap peers that are not connected, forever, a few seconds apart."""
+        """Dial allowed bootstrap peers that are not connected, forever, one dial per peer at a time."""
         while True:
             for peer in list(self._bootstrap.values()):
-                if peer.address in self.allowlist and self._connected_peer_id(peer.address) is None:
+                if (
+                    peer.address in self.allowlist
+                    and peer.address not in self._dialling
+                    and self._connected_peer_id(peer.address) is None
+                ):
+                    self._dialling.add(peer.address)
                     self.nursery.start_soon(self._dial, peer)
             await trio.sleep(self.limits.redial_interval)
 
@@ -230,6 +236,8 @@ class NetworkService:
             logger.debug("bootstrap dial to %s failed: %r", peer.dial_addr, exc)
         else:
             self.links.mark_reachable(peer.address)
+        finally:
+            self._dialling.discard(peer.address)
 
     # --- direct messages and requests ----------------------------------------------------------------------
 
@@ -279,11 +287,11 @@ class NetworkService:
             return False
         return True
 
-    async def _receive_gossip(self, subscription: object) -> None:
+    async def _receive_gossip(self, subscription: ISubscriptionAPI) -> None:
         """Drain the subscription (32 deep, drops when full) into the node's gossip inbox."""
         own_id = self.host.get_id().to_bytes()
         while True:
-            message = await subscription.get()  # type: ignore[attr-defined]
+            message = await subscription.get()
             if message.from_id == own_id:
                 continue
             batch = decode_tx_batch(message.data)  # validated already by _validate_batch
