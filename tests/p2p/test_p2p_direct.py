@@ -6,7 +6,14 @@ import logging
 import pytest
 from p2p_helpers import ADDRESSES, KEYS, delivered, eventually, network, next_item, run
 
-from node.p2p import MessageTooLarge, NetworkLimits, P2PNetwork, PeerNotAllowed, PeerUnavailable
+from node.p2p import (
+    MessageTooLarge,
+    NetworkLimits,
+    P2PNetwork,
+    PeerNotAllowed,
+    PeerUnavailable,
+    peer_id_from_private_key,
+)
 
 
 def test_messages_flow_both_ways_in_order():
@@ -96,7 +103,7 @@ def test_oversized_message_is_refused_by_sender_and_drops_the_peer_at_receiver(c
 def test_sends_to_an_unreachable_peer_fail_fast():
     async def scenario():
         # b's bootstrap entry points at a port where nothing listens.
-        dead = f"/ip4/127.0.0.1/tcp/9/p2p/{_peer_id(KEYS[2])}"
+        dead = f"/ip4/127.0.0.1/tcp/9/p2p/{peer_id_from_private_key(KEYS[2])}"
         async with P2PNetwork(KEYS[1], "/ip4/127.0.0.1/tcp/0", [dead], ADDRESSES) as b:
             with pytest.raises(PeerUnavailable):
                 await b.send_direct(ADDRESSES[4], b"unknown peer")
@@ -115,12 +122,6 @@ def test_sends_to_an_unreachable_peer_fail_fast():
             assert loop.time() - started < 5.0
 
     run(scenario())
-
-
-def _peer_id(key: bytes) -> str:
-    from node.p2p import peer_id_from_private_key
-
-    return peer_id_from_private_key(key)
 
 
 async def _logged(caplog, text: str) -> bool:
