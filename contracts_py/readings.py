@@ -684,12 +684,16 @@ class Readings(NativeContract):
 
     @internal
     def setupMeter(self, ctx: Context, meter_id: int, remote: bool, hourly: bool, max_power_w: int,
-                   utc_offset_s: int, import_wh: int, export_wh: int) -> None:
-        """A newly registered meter: its registers at installation are known as of the last whole half hour."""
+                   utc_offset_s: int, import_wh: int, export_wh: int, installed_at: int = 0) -> None:
+        """A newly registered meter: its registers at installation are known at the end of the half hour
+        starting `installed_at`, by default the last whole half hour."""
         self._require_registry(ctx)
         _require_config(max_power_w, utc_offset_s)
         require(ctx.storage.get(_meter_key(meter_id)) is None, f"meter {meter_id} already has readings state")
-        baseline = ctx.block.timestamp // INTERVAL_S * INTERVAL_S - INTERVAL_S
+        last_whole = ctx.block.timestamp // INTERVAL_S * INTERVAL_S - INTERVAL_S
+        baseline = installed_at or last_whole
+        require(baseline % INTERVAL_S == 0, f"installation interval {baseline} is not on the half-hour grid")
+        require(baseline <= last_whole, f"installation interval {baseline} is in the future")
         meter = new_meter_state(b"", remote, hourly, max_power_w, utc_offset_s, baseline, import_wh, export_wh)
         ctx.storage.set(_meter_key(meter_id), encode_meter_state(meter))
         self._emit_config(ctx, meter_id, meter)

@@ -370,6 +370,17 @@ class Registry(NativeContract):
         """The grid company installs a meter at a metering point, with its registers at installation.
 
         The account is the metering point's. Ratios start at 1 and losses at 0: see `configureMeter`."""
+        self.registerInstalledMeter(ctx, meterId, pointId, model, serial, installationAddress, scheme, remote,
+                                    hourly, maxPowerW, utcOffsetS, importWh, exportWh, 0)
+
+    @external
+    def registerInstalledMeter(self, ctx: Context, meterId: Uint64, pointId: Uint64, model: String, serial: String,
+                               installationAddress: String, scheme: Uint8, remote: Bool, hourly: Bool,
+                               maxPowerW: Uint64, utcOffsetS: Uint32, importWh: Uint256, exportWh: Uint256,
+                               installedAt: Uint64) -> None:
+        """`registerMeter` for a meter installed before it joins the ledger: its registers are those at the end
+        of the half hour starting `installedAt` (aligned, in the past), so its stored history can be backfilled.
+        0 means the last whole half hour."""
         require_role(ctx, ctx.sender, Role.GRID_COMPANY)
         require(meterId > 0, "meter id 0 is reserved")
         require(ctx.storage.get(b"me" + _id(meterId)) is None, f"meter {meterId} already exists")
@@ -382,7 +393,8 @@ class Registry(NativeContract):
         ctx.storage.set_record(b"me" + _id(meterId), meter)
         if point.account_number:
             _append_id(ctx, b"am" + _id(point.account_number), meterId)
-        ctx.call(READINGS_ADDRESS, "setupMeter", meterId, remote, hourly, maxPowerW, utcOffsetS, importWh, exportWh)
+        ctx.call(READINGS_ADDRESS, "setupMeter", meterId, remote, hourly, maxPowerW, utcOffsetS, importWh, exportWh,
+                 installedAt)
         ctx.emit(MeterRegistered(meter_id=meterId, point_id=pointId, account_number=point.account_number,
                                  serial=serial))
 

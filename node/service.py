@@ -198,6 +198,8 @@ class Node:
             snapshot = self.validator_snapshot(parent)
             if block.header.bft.validators != snapshot.validators:
                 raise InvalidBlock(f"block {block.number}: header lists validators other than the chain's")
+            if block.header.proposer not in snapshot.validators:
+                raise InvalidBlock(f"block {block.number}: proposer 0x{block.header.proposer.hex()} is not a validator")
             state = self.state_at(parent)
             output = state_transition(state, self.contracts, self.rules, parent, block)
             executed = ExecutedBlock(block, output, state)

@@ -262,3 +262,19 @@ def test_every_registry_write_emits_its_event(market):
     result = market.ok(registry.ADDRESS, GRID, REGISTER_METER, 8, 5, "M", "S", "A", 1, True, False, 100, MSK, 0, 0)
     assert registry.MeterRegistered.__event_spec__.topic in [log.topics[0] for log in result.logs]
     assert all(log.topics[0] in topics or log.address == readings.ADDRESS for log in result.logs)
+
+
+INSTALLED = ("registerInstalledMeter(uint64,uint64,string,string,string,uint8,bool,bool,uint64,uint32,uint256,"
+             "uint256,uint64)")
+
+
+def test_meter_installed_in_the_past_accepts_backfilled_history(market):
+    market.with_account(1001)
+    market.ok(registry.ADDRESS, GRID, SAVE_POINT, 9, 1001, "A", "")
+    installed = (market.now // 1800 - 10) * 1800
+    market.ok(registry.ADDRESS, GRID, INSTALLED, 9, 9, "M", "S", "A", 1, True, False, 10_000, MSK, 100, 0, installed)
+    market.ok(registry.ADDRESS, GRID, BIND, 9, GATEWAY)
+    market.ok(readings.ADDRESS, GATEWAY, "postReading(uint64,uint64,uint256,uint256)", 9, installed + 1800, 300, 0)
+    future = (market.now // 1800 + 48) * 1800
+    result = market.registry(GRID, INSTALLED, 10, 9, "M", "S", "A", 1, True, False, 10_000, MSK, 0, 0, future)
+    assert "in the future" in result.revert_reason
