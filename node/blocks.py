@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import rlp
-from eth_bloom import BloomFilter
 
 from consensus.seals import BftExtraData
 from contracts_py.runtime import Log
 from node.crypto import keccak256
 from node.exceptions import InvalidBlock
-from node.transactions import Transaction
+from node.transactions import Transaction, decode_transaction
 from node.trie_root import ordered_trie_root
 
 EMPTY_ROOT = keccak256(rlp.encode(b""))
@@ -81,10 +80,11 @@ class Receipt:
     gas_used: int
     logs: tuple[Log, ...]
     revert_reason: str = ""
+    bloom: bytes = field(init=False, compare=False, repr=False)
+    """Derived from the logs once, when the receipt is made."""
 
-    @property
-    def bloom(self) -> bytes:
-        return logs_bloom(self.logs)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bloom", logs_bloom(self.logs))
 
     def encode(self) -> bytes:
         """Ethereum's receipt fields, plus gas used and the revert reason (so both are provable)."""
@@ -102,12 +102,14 @@ class Receipt:
 
 
 def logs_bloom(logs: tuple[Log, ...] | list[Log]) -> bytes:
-    bloom = BloomFilter()
+    """Ethereum's 2048-bit log bloom: three bits per address and topic, from their keccak (yellow paper 4.3.1)."""
+    bits = 0
     for log in logs:
-        bloom.add(log.address)
-        for topic in log.topics:
-            bloom.add(topic)
-    return int(bloom).to_bytes(256, "big")
+        for item in (log.address, *log.topics):
+            digest = keccak256(item)
+            for i in (0, 2, 4):
+                bits |= 1 << (((digest[i] << 8) | digest[i + 1]) & 2047)
+    return bits.to_bytes(256, "big")
 
 
 def merge_blooms(blooms: list[bytes]) -> bytes:
@@ -132,6 +134,23 @@ class Block:
 
     def encode(self) -> bytes:
         return rlp.encode([self.header.fields(), [tx.raw for tx in self.transactions]])
+
+
+def decode_block(data: bytes, chain_id: int) -> Block:
+    """Parse `Block.encode()` bytes from a peer, recovering every sender; raises InvalidBlock or InvalidTransaction.
+
+    Only the form is checked here; whether the block is valid on the chain is `Node.validate_block`'s question."""
+    try:
+        fields = rlp.decode(data)
+    except rlp.exceptions.DecodingError as exc:
+        raise InvalidBlock(f"malformed block: {exc}") from exc
+    if not isinstance(fields, list) or len(fields) != 2 or not isinstance(fields[0], list) \
+            or not isinstance(fields[1], list):
+        raise InvalidBlock("a block must be an RLP list [header, [transactions]]")
+    header = Header.decode(rlp.encode(fields[0]))
+    if not all(isinstance(raw, bytes) for raw in fields[1]):
+        raise InvalidBlock("a block's transactions must be RLP strings")
+    return Block(header, tuple(decode_transaction(raw, chain_id) for raw in fields[1]))
 
 
 def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:

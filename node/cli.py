@@ -17,6 +17,7 @@ from node.chain import ChainStore, ChainStoreError
 from node.exceptions import InvalidBlock
 from node.keystore import KeystoreError, load_keystore, read_password
 from node.replay import replay_chain
+from node.bft.service import read_bootnodes
 from node.runner import RunConfig, parse_host_port, run_node
 from node.service import init_datadir
 
@@ -65,8 +66,11 @@ def init(datadir: Path, genesis_path: Path) -> None:
 @click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path))
 @click.option("--password-file", type=click.Path(exists=True, path_type=Path))
 @click.option("--rpc", default="127.0.0.1:8545", show_default=True, help="host:port of JSON-RPC")
-def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: str) -> None:
-    """Run a node (a validator when --key is one of the genesis validators)."""
+@click.option("--p2p", "p2p", default=None, help="host:port to listen on for peers (QBFT validators, observers)")
+@click.option("--bootnodes", default="", help="file with one peer multiaddr a line, or a comma-separated list")
+def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: str, p2p: str | None,
+        bootnodes: str) -> None:
+    """Run a node (a validator when --key is one of the genesis validators; networked with --p2p)."""
     private_key = None
     if key_path is not None:
         if password_file is None:
@@ -77,8 +81,30 @@ def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: s
             raise click.ClickException(str(exc)) from exc
     try:
         host, port = parse_host_port(rpc, 8545)
-        asyncio.run(run_node(RunConfig(datadir, host, port, private_key)))
+        p2p_listen = None
+        if p2p is not None:
+            p2p_host, p2p_port = parse_host_port(p2p, 30303)
+            p2p_listen = f"/ip4/{p2p_host}/tcp/{p2p_port}"
+        asyncio.run(run_node(RunConfig(datadir, host, port, private_key, p2p_listen=p2p_listen,
+                                       bootnodes=read_bootnodes(bootnodes))))
     except (ChainStoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.option("--validators", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--observers", type=click.IntRange(0, 64), default=0, show_default=True)
+@click.option("--dir", "directory", type=click.Path(path_type=Path), required=True)
+@click.option("--base-port", type=click.IntRange(1024, 65000), default=8545, show_default=True,
+              help="node i serves JSON-RPC on base+i and p2p on base+100+i")
+@click.option("--block-period-ms", type=click.IntRange(1), default=1000, show_default=True)
+def devnet(validators: int, observers: int, directory: Path, base_port: int, block_period_ms: int) -> None:
+    """Run a local network on 127.0.0.1 (a genesis is generated into DIR if absent) until Ctrl-C."""
+    from node.devnet import DevnetError, run_devnet
+
+    try:
+        run_devnet(directory, validators, observers, base_port, block_period_ms=block_period_ms, echo=click.echo)
+    except DevnetError as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -10,12 +10,16 @@ from pathlib import Path
 
 from aiohttp import web
 
+from node.bft.service import BftService, BftSettings
+from node.bft.tx_gossip import AnnouncingMempool
+from node.chain import ChainStore
 from node.crypto import private_key_to_address
 from node.service import Node
 from node.solo import SoloEngine
 from rpc.app import create_app
 from rpc.eth import EthApi
 from rpc.jsonrpc import Dispatcher
+from rpc.qbft import QbftApi
 
 log = logging.getLogger("energy.run")
 
@@ -26,6 +30,11 @@ class RunConfig:
     rpc_host: str = "127.0.0.1"
     rpc_port: int = 8545
     private_key: bytes | None = None
+    p2p_listen: str | None = None
+    """`/ip4/<host>/tcp/<port>` to run QBFT over libp2p (validators of a multi-validator network, observers)."""
+    bootnodes: tuple[str, ...] = ()
+    """Multiaddrs of the other validators and observers; this node's own entry is skipped."""
+    round_timeout_ms: int = 2_000
 
 
 def parse_host_port(value: str, default_port: int) -> tuple[str, int]:
@@ -43,29 +52,43 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    node = Node.open(config.datadir)
+    bft = None
+    if config.p2p_listen is not None:
+        if config.private_key is None:
+            raise SystemExit("a networked node needs --key: its key is its network identity")
+        node = Node(ChainStore(Path(config.datadir) / "chain"), mempool=AnnouncingMempool())
+        bft = BftService(node, config.private_key,
+                         BftSettings(config.p2p_listen, config.bootnodes, config.round_timeout_ms))
+    else:
+        node = Node.open(config.datadir)
     engine = None
-    if config.private_key is not None:
+    if config.private_key is not None and bft is None:
         address = private_key_to_address(config.private_key)
         validators = node.validator_snapshot().validators
         if validators == (address,):
             engine = SoloEngine(node, config.private_key)
         elif address in validators:
-            raise SystemExit("this genesis has several validators: run them with `energy-node devnet` (QBFT)")
+            raise SystemExit("this genesis has several validators: run each with --p2p and --bootnodes (QBFT)")
     dispatcher = Dispatcher()
-    EthApi(node, engine.notify_transaction if engine else (lambda: None)).register(dispatcher)
+    notify = bft.notify_transaction if bft else engine.notify_transaction if engine else (lambda: None)
+    EthApi(node, notify).register(dispatcher)
+    QbftApi(node, bft.votes if bft else None).register(dispatcher)
     runner = web.AppRunner(create_app(dispatcher), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.rpc_host, config.rpc_port)
     await site.start()
     log.info("JSON-RPC listening on http://%s:%d (head %d)", config.rpc_host, config.rpc_port, node.head.number)
     tasks = [asyncio.create_task(engine.run())] if engine else []
+    if bft is not None:
+        await bft.start()
     try:
         await stop.wait()
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if bft is not None:
+            await bft.close()
         await runner.cleanup()
         node.close()
         log.info("stopped")
