@@ -59,6 +59,9 @@ def ensure_port_free(listen_addr: str) -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: a node restarted after a crash must not be refused for its old connections in TIME_WAIT;
+        # Linux still refuses the bind while any socket listens on the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
