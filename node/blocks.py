@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import rlp
+from node import rlp_fast
 
 from consensus.seals import BftExtraData
 from contracts_py.runtime import Log
@@ -13,7 +13,7 @@ from node.exceptions import InvalidBlock
 from node.transactions import Transaction, decode_transaction
 from node.trie_root import ordered_trie_root
 
-EMPTY_ROOT = keccak256(rlp.encode(b""))
+EMPTY_ROOT = keccak256(rlp_fast.encode(b""))
 """Root of an empty Merkle-Patricia trie."""
 
 
@@ -42,16 +42,16 @@ class Header:
                 self.extra_data]
 
     def encode(self) -> bytes:
-        return rlp.encode(self.fields())
+        return rlp_fast.encode(self.fields())
 
     @classmethod
     def decode(cls, data: bytes) -> Header:
         try:
-            f = rlp.decode(data)
+            f = rlp_fast.decode(data)
             if not isinstance(f, list) or len(f) != 11:
                 raise InvalidBlock("header must be an RLP list of 11 fields")
             return cls(f[0], _int(f[1]), _int(f[2]), f[3], f[4], f[5], f[6], f[7], _int(f[8]), _int(f[9]), f[10])
-        except (rlp.exceptions.DecodingError, TypeError) as exc:
+        except (rlp_fast.RlpDecodeError, TypeError) as exc:
             raise InvalidBlock(f"malformed header: {exc}") from exc
 
     @property
@@ -88,7 +88,7 @@ class Receipt:
 
     def encode(self) -> bytes:
         """Ethereum's receipt fields, plus gas used and the revert reason (so both are provable)."""
-        return rlp.encode([
+        return rlp_fast.encode([
             1 if self.succeeded else 0, self.cumulative_gas_used, self.bloom,
             [[log.address, list(log.topics), log.data] for log in self.logs],
             self.gas_used, self.revert_reason.encode(),
@@ -96,7 +96,7 @@ class Receipt:
 
     @classmethod
     def decode(cls, data: bytes) -> Receipt:
-        f = rlp.decode(data)
+        f = rlp_fast.decode(data)
         logs = tuple(Log(item[0], tuple(item[1]), item[2]) for item in f[3])
         return cls(_int(f[0]) == 1, _int(f[1]), _int(f[4]), logs, f[5].decode())
 
@@ -133,7 +133,7 @@ class Block:
         return self.header.number
 
     def encode(self) -> bytes:
-        return rlp.encode([self.header.fields(), [tx.raw for tx in self.transactions]])
+        return rlp_fast.encode([self.header.fields(), [tx.raw for tx in self.transactions]])
 
 
 def decode_block(data: bytes, chain_id: int) -> Block:
@@ -141,13 +141,13 @@ def decode_block(data: bytes, chain_id: int) -> Block:
 
     Only the form is checked here; whether the block is valid on the chain is `Node.validate_block`'s question."""
     try:
-        fields = rlp.decode(data)
-    except rlp.exceptions.DecodingError as exc:
+        fields = rlp_fast.decode(data)
+    except rlp_fast.RlpDecodeError as exc:
         raise InvalidBlock(f"malformed block: {exc}") from exc
     if not isinstance(fields, list) or len(fields) != 2 or not isinstance(fields[0], list) \
             or not isinstance(fields[1], list):
         raise InvalidBlock("a block must be an RLP list [header, [transactions]]")
-    header = Header.decode(rlp.encode(fields[0]))
+    header = Header.decode(rlp_fast.encode(fields[0]))
     if not all(isinstance(raw, bytes) for raw in fields[1]):
         raise InvalidBlock("a block's transactions must be RLP strings")
     return Block(header, tuple(decode_transaction(raw, chain_id) for raw in fields[1]))

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 import plyvel
-import rlp
+from node import rlp_fast
 
 from node.blocks import Block, Header, Receipt
 from node.exceptions import InvalidBlock, MissingBlock
@@ -88,13 +88,13 @@ class ChainStore:
         if data is None:
             raise MissingBlock(f"no block 0x{block_hash.hex()}")
         try:
-            return rlp.decode(data)
-        except rlp.exceptions.DecodingError as exc:
+            return rlp_fast.decode(data)
+        except rlp_fast.RlpDecodeError as exc:
             raise InvalidBlock(f"stored block 0x{block_hash.hex()} is corrupt: {exc}") from exc
 
     def header_by_hash(self, block_hash: bytes) -> Header:
         header_fields = self._block_fields(block_hash)[0]
-        return Header.decode(rlp.encode(header_fields))
+        return Header.decode(rlp_fast.encode(header_fields))
 
     def header_by_number(self, number: int) -> Header:
         return self.header_by_hash(self.hash_by_number(number))
@@ -102,7 +102,7 @@ class ChainStore:
     def block_by_hash(self, block_hash: bytes, *, verify_signatures: bool = False) -> Block:
         """A stored block; with verify_signatures every sender is recovered again instead of read back."""
         header_fields, raw_txs, senders = self._block_fields(block_hash)
-        header = Header.decode(rlp.encode(header_fields))
+        header = Header.decode(rlp_fast.encode(header_fields))
         if self._chain_id is None:
             raise ChainStoreError("chain id not set")
         txs = tuple(
@@ -124,13 +124,13 @@ class ChainStore:
         data = self._db.get(b"r" + block_hash)
         if data is None:
             raise MissingBlock(f"no receipts for block 0x{block_hash.hex()}")
-        return tuple(Receipt.decode(item) for item in rlp.decode(data))
+        return tuple(Receipt.decode(item) for item in rlp_fast.decode(data))
 
     def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
         data = self._db.get(b"t" + tx_hash)
         if data is None:
             return None
-        number, index = rlp.decode(data)
+        number, index = rlp_fast.decode(data)
         return int.from_bytes(number, "big"), int.from_bytes(index, "big")
 
     # --- writing -------------------------------------------------------------------------------------------
@@ -148,12 +148,12 @@ class ChainStore:
             with self._db.write_batch(transaction=True, sync=True) as batch:
                 for node_hash, node in nodes.items():
                     batch.put(b"N" + node_hash, node)
-                batch.put(b"b" + block_hash, rlp.encode([
+                batch.put(b"b" + block_hash, rlp_fast.encode([
                     header.fields(), [tx.raw for tx in block.transactions], [tx.sender for tx in block.transactions],
                 ]))
-                batch.put(b"r" + block_hash, rlp.encode([receipt.encode() for receipt in receipts]))
+                batch.put(b"r" + block_hash, rlp_fast.encode([receipt.encode() for receipt in receipts]))
                 for index, tx in enumerate(block.transactions):
-                    batch.put(b"t" + tx.hash, rlp.encode([header.number, index]))
+                    batch.put(b"t" + tx.hash, rlp_fast.encode([header.number, index]))
                 batch.put(b"n" + header.number.to_bytes(8, "big"), block_hash)
                 batch.put(b"v" + block_hash, snapshot)
                 if genesis_json is not None:

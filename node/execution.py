@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contracts_py.runtime import BlockInfo, NativeContract, execute_call
-from node.blocks import Block, Header, Receipt, logs_bloom, merge_blooms, receipts_root, transactions_root
+from node.blocks import Block, Header, Receipt, merge_blooms, receipts_root, transactions_root
 from node.exceptions import InsufficientFunds, InvalidBlock, InvalidTransaction, NonceGap, NonceTooLow
 from node.state import Account, State
 from node.transactions import Transaction, intrinsic_gas
@@ -129,7 +129,7 @@ def block_output(state: State, transactions: tuple[Transaction, ...] | list[Tran
         state_root=state.compute_state_root(),
         transactions_root=transactions_root(transactions),
         receipts_root=receipts_root(receipts),
-        logs_bloom=merge_blooms([logs_bloom(r.logs) for r in receipts]),
+        logs_bloom=merge_blooms([r.bloom for r in receipts]),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import rlp
+from node import rlp_fast
 
 from consensus.seals import InvalidExtraData, SealError, verify_commit_seals
 from consensus.validators import CastVote, InvalidVote, ValidatorSnapshot, apply_header_vote
@@ -11,12 +11,12 @@ from node.exceptions import InvalidBlock
 
 
 def encode_snapshot(snapshot: ValidatorSnapshot) -> bytes:
-    return rlp.encode([list(snapshot.validators),
+    return rlp_fast.encode([list(snapshot.validators),
                        [[v.voter, v.candidate, 1 if v.add else 0] for v in snapshot.votes]])
 
 
 def decode_snapshot(data: bytes) -> ValidatorSnapshot:
-    validators, votes = rlp.decode(data)
+    validators, votes = rlp_fast.decode(data)
     return ValidatorSnapshot(tuple(validators),
                              tuple(CastVote(v[0], v[1], v[2] == b"\x01") for v in votes))
 

@@ -61,7 +61,7 @@ def replay_chain(store: ChainStore, progress: Callable[[int], None] = lambda n: 
         if store.hash_by_number(0) != expected.hash:
             raise ReplayMismatch("block 0: stored genesis block differs from the genesis file")
         _check_stored_hash(store, 0)
-        _compare_nodes(store, state.nodes.written, 0)
+        _compare_nodes(store, state.written, 0)
         parent = expected.header
         snapshot = make_snapshot(genesis.validators)
         progress(1)
@@ -73,7 +73,7 @@ def replay_chain(store: ChainStore, progress: Callable[[int], None] = lambda n: 
             output = state_transition(state, CONTRACTS, rules, parent, block)
             if output.receipts != store.receipts(block_hash):
                 raise ReplayMismatch(f"block {number}: stored receipts differ from re-execution")
-            _compare_nodes(store, state.nodes.written, number)
+            _compare_nodes(store, state.written, number)
             snapshot = snapshot_after(block.header, snapshot)
             parent = block.header
             progress(1)

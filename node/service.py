@@ -19,6 +19,7 @@ from contracts_py.catalog import CONTRACTS
 from contracts_py.runtime import BlockInfo, CallResult, execute_call
 from genesis.build import genesis_block, genesis_state
 from genesis.config import Genesis, parse_genesis
+from node import mpt
 from node.blocks import Block, Header, Receipt
 from node.chain import ChainStore
 from node.exceptions import InvalidBlock, InvalidTransaction, NonceTooLow
@@ -63,7 +64,7 @@ def init_datadir(datadir: Path, genesis_path: Path) -> Header:
             if store.header_by_number(0).hash != block.hash:
                 raise InvalidBlock(f"{datadir} already holds a chain with another genesis")
             return store.header_by_number(0)
-        store.commit_block(block, (), state.nodes.written, encode_snapshot(make_snapshot(genesis.validators)),
+        store.commit_block(block, (), state.written, encode_snapshot(make_snapshot(genesis.validators)),
                            genesis_json=genesis_bytes)
         return block.header
     finally:
@@ -86,6 +87,7 @@ class Node:
         self.lock = threading.RLock()
         self._listeners: list[Callable[[Block, tuple[Receipt, ...]], None]] = []
         self._executed: dict[bytes, ExecutedBlock] = {}
+        self._node_cache = mpt.NodeCache()
 
     @classmethod
     def open(cls, datadir: Path) -> Node:
@@ -101,7 +103,7 @@ class Node:
         return self.store.head
 
     def state_at(self, header: Header | None = None) -> State:
-        return State(self.store.read_node, (header or self.head).state_root)
+        return State(self.store.read_node, (header or self.head).state_root, self._node_cache)
 
     def validator_snapshot(self, header: Header | None = None):
         """The validator set (and standing votes) for the block after `header` (default: the head)."""
@@ -215,7 +217,7 @@ class Node:
             snapshot = self.validator_snapshot()
             check_final(sealed_header, snapshot)
             block = Block(sealed_header, executed.block.transactions)
-            self.store.commit_block(block, executed.output.receipts, executed.state.nodes.written,
+            self.store.commit_block(block, executed.output.receipts, executed.state.written,
                                     encode_snapshot(snapshot_after(sealed_header, snapshot)))
             self._executed.clear()
             for tx in block.transactions:

@@ -6,16 +6,14 @@ Reads and writes of a block go through caches; each changed key reaches its trie
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import rlp
-from trie import HexaryTrie
-
+from node import mpt, rlp_fast
 from node.crypto import keccak256
 from node.exceptions import InvalidBlock
 
-EMPTY_ROOT = keccak256(rlp.encode(b""))
+EMPTY_ROOT = mpt.BLANK_ROOT
 EMPTY_CODE_HASH = keccak256(b"")
 _MISSING = object()
 
@@ -30,55 +28,26 @@ class Account:
     code_hash: bytes = EMPTY_CODE_HASH
 
     def encode(self) -> bytes:
-        return rlp.encode([self.nonce, self.balance, self.storage_root, self.code_hash])
+        return rlp_fast.encode([self.nonce, self.balance, self.storage_root, self.code_hash])
 
     @classmethod
     def decode(cls, data: bytes) -> Account:
-        nonce, balance, storage_root, code_hash = rlp.decode(data)
+        nonce, balance, storage_root, code_hash = rlp_fast.decode(data)
         return cls(int.from_bytes(nonce, "big"), int.from_bytes(balance, "big"), storage_root, code_hash)
 
 
 EMPTY_ACCOUNT = Account()
 
 
-class NodeOverlay(MutableMapping):
-    """Trie nodes: new ones of this block in memory, older ones read through from the store.
-
-    Nodes are keyed by their hash, so they are immutable: `written` is exactly what a block commit adds."""
-
-    def __init__(self, read_node: Callable[[bytes], bytes | None]) -> None:
-        self._read_node = read_node
-        self.written: dict[bytes, bytes] = {}
-
-    def __getitem__(self, key: bytes) -> bytes:
-        value = self.written.get(key)
-        if value is None:
-            value = self._read_node(key)
-            if value is None:
-                raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: bytes, value: bytes) -> None:
-        self.written[key] = value
-
-    def __delitem__(self, key: bytes) -> None:
-        self.written.pop(key, None)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.written or self._read_node(key) is not None  # type: ignore[arg-type]
-
-    def __iter__(self):
-        return iter(self.written)
-
-    def __len__(self) -> int:
-        return len(self.written)
-
-
 class State:
     """The state at one block, with the pending changes of the block being executed on top of it."""
 
-    def __init__(self, read_node: Callable[[bytes], bytes | None], root: bytes) -> None:
-        self.nodes = NodeOverlay(read_node)
+    def __init__(self, read_node: Callable[[bytes], bytes | None], root: bytes,
+                 cache: mpt.NodeCache | None = None) -> None:
+        self._read_node = read_node
+        self._cache = cache if cache is not None else mpt.NodeCache()
+        self.written: dict[bytes, bytes] = {}
+        """Trie nodes this block created: exactly what its commit adds to the store."""
         self.root = root
         self._accounts: dict[bytes, Account] = {}
         self._storage: dict[bytes, dict[bytes, bytes | None]] = {}
@@ -90,7 +59,7 @@ class State:
     def get_account(self, address: bytes) -> Account:
         account = self._accounts.get(address)
         if account is None:
-            encoded = HexaryTrie(self.nodes, self.root).get(keccak256(address))
+            encoded = self._trie_get(self.root, keccak256(address))
             account = Account.decode(encoded) if encoded else EMPTY_ACCOUNT
             self._accounts[address] = account
         return account
@@ -107,8 +76,7 @@ class State:
         value = slots.get(key, _MISSING)
         if value is _MISSING:
             storage_root = self.get_account(address).storage_root
-            found = HexaryTrie(self.nodes, storage_root).get(keccak256(key)) if storage_root != EMPTY_ROOT else b""
-            value = found or None
+            value = self._trie_get(storage_root, keccak256(key))
             slots[key] = value
         return value  # type: ignore[return-value]
 
@@ -144,6 +112,12 @@ class State:
                     self._dirty_storage[address].discard(key)
 
     # --- block end ------------------------------------------------------------------------------------------
+    def _trie_get(self, root: bytes, key: bytes) -> bytes | None:
+        return mpt.get(self._read_node_or_written, self._cache, root, key)
+
+    def _read_node_or_written(self, node_hash: bytes) -> bytes | None:
+        return self.written.get(node_hash) or self._read_node(node_hash)
+
     def compute_state_root(self) -> bytes:
         """Write every changed key into its trie once and return the new state root."""
         if self._journal is not None:
@@ -153,25 +127,16 @@ class State:
             if not keys:
                 continue
             account = self.get_account(address)
-            storage_trie = HexaryTrie(self.nodes, account.storage_root)
             slots = self._storage[address]
-            with storage_trie.squash_changes() as batch:
-                for key in sorted(keys):
-                    value = slots[key]
-                    if value is None:
-                        batch.delete(keccak256(key))
-                    else:
-                        batch.set(keccak256(key), value)
-            self._accounts[address] = Account(account.nonce, account.balance, storage_trie.root_hash,
-                                              account.code_hash)
+            storage_root = mpt.apply_changes(self._read_node_or_written, self._cache, account.storage_root,
+                                             {keccak256(key): slots[key] for key in keys}, self.written)
+            self._accounts[address] = Account(account.nonce, account.balance, storage_root, account.code_hash)
             self._dirty_accounts.add(address)
         self._dirty_storage.clear()
-        account_trie = HexaryTrie(self.nodes, self.root)
-        with account_trie.squash_changes() as batch:
-            for address in sorted(self._dirty_accounts):
-                batch.set(keccak256(address), self._accounts[address].encode())
+        self.root = mpt.apply_changes(self._read_node_or_written, self._cache, self.root,
+                                      {keccak256(a): self._accounts[a].encode() for a in self._dirty_accounts},
+                                      self.written)
         self._dirty_accounts.clear()
-        self.root = account_trie.root_hash
         return self.root
 
     def require_root(self, expected: bytes, where: str) -> None:

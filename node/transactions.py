@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rlp
+from node import rlp_fast
 
 from node.crypto import InvalidSignature, keccak256, recover_address, sign_hash
 from node.exceptions import (
@@ -128,8 +128,8 @@ def decode_transaction(
 
 def _rlp_list(payload: bytes, expected_fields: int, kind: str) -> list:
     try:
-        fields = rlp.decode(payload, strict=True)
-    except rlp.exceptions.DecodingError as exc:
+        fields = rlp_fast.decode(payload)
+    except rlp_fast.RlpDecodeError as exc:
         raise InvalidTransaction(f"malformed RLP in {kind} transaction: {exc}") from exc
     if not isinstance(fields, list) or len(fields) != expected_fields:
         raise InvalidTransaction(f"{kind} transaction must be a list of {expected_fields} fields")
@@ -159,7 +159,7 @@ def _decode_legacy(raw: bytes, chain_id: int, known_sender: bytes | None) -> Tra
     tx_chain_id = (v - 35) // 2
     if v < 35 or tx_chain_id != chain_id:
         raise WrongChainId(f"signed for chain id {tx_chain_id if v >= 35 else 'none'}, this chain is {chain_id}")
-    unsigned = rlp.encode([fields[0], fields[1], fields[2], to, fields[4], data, chain_id, 0, 0])
+    unsigned = rlp_fast.encode([fields[0], fields[1], fields[2], to, fields[4], data, chain_id, 0, 0])
     sender = _recover(keccak256(unsigned), (v - 35) % 2, r, s, known_sender)
     return Transaction(0, chain_id, nonce, gas_price, gas_price, gas, to, value, data, v, r, s, sender,
                        keccak256(raw), raw)
@@ -180,7 +180,7 @@ def _decode_fee_market(raw: bytes, chain_id: int, known_sender: bytes | None) ->
     if not isinstance(fields[8], list):
         raise InvalidTransaction("accessList must be a list")
     y_parity, r, s = (_uint(fields[i], name) for i, name in ((9, "yParity"), (10, "r"), (11, "s")))
-    signing_hash = keccak256(bytes([FEE_MARKET_TYPE]) + rlp.encode(fields[:9]))
+    signing_hash = keccak256(bytes([FEE_MARKET_TYPE]) + rlp_fast.encode(fields[:9]))
     sender = _recover(signing_hash, y_parity, r, s, known_sender)
     return Transaction(FEE_MARKET_TYPE, chain_id, nonce, priority_fee, max_fee, gas, to, value, data, y_parity,
                        r, s, sender, keccak256(raw), raw)
@@ -200,5 +200,5 @@ def sign_fee_market_transaction(
 ) -> bytes:
     """Build and sign an EIP-1559 transaction; returns its raw encoding (what eth_sendRawTransaction takes)."""
     unsigned = [chain_id, nonce, max_priority_fee_per_gas, max_fee_per_gas, gas, to, value, data, []]
-    y_parity, r, s = sign_hash(private_key, keccak256(bytes([FEE_MARKET_TYPE]) + rlp.encode(unsigned)))
-    return bytes([FEE_MARKET_TYPE]) + rlp.encode(unsigned + [y_parity, r, s])
+    y_parity, r, s = sign_hash(private_key, keccak256(bytes([FEE_MARKET_TYPE]) + rlp_fast.encode(unsigned)))
+    return bytes([FEE_MARKET_TYPE]) + rlp_fast.encode(unsigned + [y_parity, r, s])

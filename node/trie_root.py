@@ -5,22 +5,22 @@ once, from the sorted keys, in the spirit of go-ethereum's StackTrie."""
 
 from __future__ import annotations
 
-import rlp
+from node import rlp_fast
 
 from node.crypto import keccak256
 
 
 def ordered_trie_root(values: list[bytes]) -> bytes:
     """Root of the trie mapping rlp(i) -> values[i]."""
-    return trie_root_of({rlp.encode(index): value for index, value in enumerate(values)})
+    return trie_root_of({rlp_fast.encode(index): value for index, value in enumerate(values)})
 
 
 def trie_root_of(mapping: dict[bytes, bytes]) -> bytes:
     """Root of the trie holding exactly `mapping` (keys used as they are, values non-empty)."""
     if not mapping:
-        return keccak256(rlp.encode(b""))
+        return keccak256(rlp_fast.encode(b""))
     items = sorted((_nibbles(key), value) for key, value in mapping.items())
-    return keccak256(rlp.encode(_build(items, 0)))
+    return keccak256(rlp_fast.encode(_build(items, 0)))
 
 
 def _nibbles(key: bytes) -> bytes:
@@ -43,7 +43,7 @@ def hex_prefix(nibbles: bytes, is_leaf: bool) -> bytes:
 
 def _reference(node: list) -> object:
     """How a parent refers to a child: inline if its encoding is under 32 bytes, else by hash."""
-    encoded = rlp.encode(node)
+    encoded = rlp_fast.encode(node)
     return node if len(encoded) < 32 else keccak256(encoded)
 
 

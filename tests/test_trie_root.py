@@ -27,3 +27,18 @@ def test_arbitrary_keys_match_hexary_trie():
     for _ in range(50):
         mapping = {os.urandom(rng.choice((1, 2, 32))): rng.randbytes(rng.randint(1, 70)) for _ in range(rng.randint(1, 60))}
         assert trie_root_of(mapping) == hexary_root(mapping)
+
+
+def test_logs_bloom_matches_eth_bloom():
+    from eth_bloom import BloomFilter
+
+    from contracts_py.runtime import Log
+    from node.blocks import logs_bloom
+
+    logs = [Log(os.urandom(20), (os.urandom(32), os.urandom(32)), b"") for _ in range(7)]
+    reference = BloomFilter()
+    for log in logs:
+        reference.add(log.address)
+        for topic in log.topics:
+            reference.add(topic)
+    assert logs_bloom(logs) == int(reference).to_bytes(256, "big")
