@@ -7,7 +7,7 @@ from types import MappingProxyType
 from contracts_py import participants, ruble
 from contracts_py import notary, readings, registry
 from contracts_py import invoices, payments, tariffs
-from contracts_py import demand_response, green
+from contracts_py import demand_response, green, prosumer
 from contracts_py.runtime import NativeContract
 
 CONTRACTS: MappingProxyType[bytes, NativeContract] = MappingProxyType({
@@ -21,6 +21,7 @@ CONTRACTS: MappingProxyType[bytes, NativeContract] = MappingProxyType({
     payments.ADDRESS: payments.Payments(),
     green.ADDRESS: green.GreenCertificates(),
     demand_response.ADDRESS: demand_response.DemandResponse(),
+    prosumer.ADDRESS: prosumer.ProsumerSettlement(),
 })
 """Every native contract by address. A new contract is added here and nowhere else."""
 
