@@ -106,7 +106,7 @@ class Gateway:
                                                       **self.queue.counts()}})
         started = time.monotonic()
         next_submit = 0.0
-        tick = min(1.0, self.config.poll_period_s / 4, self.config.submit_period_s)
+        tick = min(1.0, self.config.poll_period_s / 4, self.config.submit_period_s / 4)
         while not stop.is_set():
             if max_seconds is not None and time.monotonic() - started > max_seconds:
                 break

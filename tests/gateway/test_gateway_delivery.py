@@ -27,3 +27,34 @@ def test_readings_reach_the_chain_once_and_final(world):
     assert sorted(posted) == sorted(expected)
     finals = [e for e in world.log_entries() if e.get("msg") == "transaction final"]
     assert finals, world.log_tail()
+
+
+RECORDED_TOPIC = "0x" + __import__("contracts_py.readings", fromlist=["ReadingRecorded"]) \
+    .ReadingRecorded.__event_spec__.topic.hex()
+
+
+def test_a_day_without_nodes_is_delivered_exactly_once_when_they_return(world, solo_node):
+    world.start_gateway()
+    world.advance(1)
+    world.wait_delivered()
+    solo_node.stop()
+    world.advance(48)  # a simulated day of polls while no node answers
+    assert world.query("SELECT COUNT(*) FROM readings") == [(48 * len(world.meters),)]
+    assert any(e.get("msg") == "no node reachable; queue kept" for e in world.log_entries())
+    back = NodeProcess(solo_node.network, solo_node.datadir)
+    back.port, back.url = solo_node.port, solo_node.url
+    back.start()
+    try:
+        world.wait_delivered(timeout=60)
+        posted = world.posted_readings()
+        first, last = world.installed_at + HALF_HOUR, world.clock.now() - HALF_HOUR
+        assert (last - first) // HALF_HOUR + 1 == 49
+        expected = [r for m in world.meters for r in world.expected_readings(m, first, last)]
+        assert Counter(posted) == Counter(expected)  # no duplicates, no gaps, the meters' own values
+        logs = rpc(back.url, "eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
+                                             "topics": [RECORDED_TOPIC]})["result"]
+        recorded = Counter((int(log["topics"][1], 16), int(log["topics"][2], 16)) for log in logs)
+        assert recorded == Counter((m, s) for m, s, _, _ in expected)
+    finally:
+        world.stop_gateway()
+        back.stop()
