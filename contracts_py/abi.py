@@ -86,3 +86,66 @@ def normalize_decoded(abi_type: str, value: Any) -> Any:
     if abi_type.endswith("[]"):
         return tuple(normalize_decoded(abi_type[:-2], item) for item in value)
     return value
+
+
+def _is_static_word(abi_type: str) -> bool:
+    return abi_type in ("address", "bool", "bytes32") or (
+        abi_type.startswith(("uint", "int")) and abi_type.lstrip("uint").isdigit())
+
+
+def static_words(types: tuple[str, ...]) -> bool:
+    """Whether every type is one 32-byte word: such calls and events skip eth-abi's generic codec."""
+    return all(_is_static_word(t) for t in types)
+
+
+def encode_word(abi_type: str, value: Any) -> bytes:
+    """One static ABI word, byte-identical to eth-abi (tests compare them)."""
+    if abi_type == "address":
+        if not isinstance(value, bytes) or len(value) != 20:
+            raise ValueError(f"address must be 20 bytes, got {value!r}")
+        return bytes(12) + value
+    if abi_type == "bool":
+        return (1 if value else 0).to_bytes(32, "big")
+    if abi_type == "bytes32":
+        if not isinstance(value, bytes) or len(value) > 32:
+            raise ValueError("bytes32 value must be at most 32 bytes")
+        return value.ljust(32, b"\x00")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{abi_type} needs an integer, got {type(value).__name__}")
+    bits = int(abi_type.lstrip("uint"))
+    if abi_type.startswith("u"):
+        if not 0 <= value < 1 << bits:
+            raise ValueError(f"{value} does not fit {abi_type}")
+        return value.to_bytes(32, "big")
+    if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+        raise ValueError(f"{value} does not fit {abi_type}")
+    return value.to_bytes(32, "big", signed=True)
+
+
+def decode_words(types: tuple[str, ...], data: bytes) -> list[Any]:
+    """Decode static words with eth-abi's checks (padding, ranges); ValueError on bad input."""
+    if len(data) < 32 * len(types):
+        raise ValueError(f"need {32 * len(types)} bytes of arguments, got {len(data)}")
+    values: list[Any] = []
+    for index, abi_type in enumerate(types):
+        word = data[32 * index:32 * index + 32]
+        if abi_type == "address":
+            if any(word[:12]):
+                raise ValueError(f"argument {index}: address with non-zero padding")
+            values.append(word[12:])
+        elif abi_type == "bool":
+            number = int.from_bytes(word, "big")
+            if number > 1:
+                raise ValueError(f"argument {index}: bool must be 0 or 1")
+            values.append(number == 1)
+        elif abi_type == "bytes32":
+            values.append(word)
+        else:
+            bits = int(abi_type.lstrip("uint"))
+            signed = not abi_type.startswith("u")
+            number = int.from_bytes(word, "big", signed=signed)
+            low, high = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
+            if not low <= number < high:
+                raise ValueError(f"argument {index}: value out of range for {abi_type}")
+            values.append(number)
+    return values

@@ -8,6 +8,7 @@ Ethereum library talks to a native contract by its ABI."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,17 @@ from typing import Any, ClassVar, Protocol
 import eth_abi
 from eth_abi.exceptions import DecodingError, EncodingError
 
-from contracts_py.abi import abi_name, abi_type_of, is_indexed, normalize_decoded, output_types, resolved_hints
+from contracts_py.abi import (
+    abi_name,
+    abi_type_of,
+    decode_words,
+    encode_word,
+    is_indexed,
+    normalize_decoded,
+    output_types,
+    resolved_hints,
+    static_words,
+)
 from contracts_py.codec import Record, decode_record, encode_record
 from eth_hash.auto import keccak as keccak256
 
@@ -145,9 +156,17 @@ class FunctionSpec:
     def signature(self) -> str:
         return f"{self.name}({','.join(self.input_types)})"
 
-    @property
+    @functools.cached_property
     def selector(self) -> bytes:
         return keccak256(self.signature.encode())[:4]
+
+    @functools.cached_property
+    def static_inputs(self) -> bool:
+        return static_words(self.input_types)
+
+    @functools.cached_property
+    def static_outputs(self) -> bool:
+        return static_words(self.output_types)
 
 
 @dataclass(frozen=True)
@@ -155,6 +174,7 @@ class EventSpec:
     """An event's ABI: its name, fields and topic."""
 
     name: str
+    python_names: tuple[str, ...]
     field_names: tuple[str, ...]
     field_types: tuple[str, ...]
     indexed: tuple[bool, ...]
@@ -163,9 +183,13 @@ class EventSpec:
     def signature(self) -> str:
         return f"{self.name}({','.join(self.field_types)})"
 
-    @property
+    @functools.cached_property
     def topic(self) -> bytes:
         return keccak256(self.signature.encode())
+
+    @functools.cached_property
+    def all_static(self) -> bool:
+        return static_words(self.field_types)
 
 
 def _declare(mutability: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -191,6 +215,7 @@ def event(cls: type) -> type:
     names = tuple(f.name for f in dataclasses.fields(cls))
     cls.__event_spec__ = EventSpec(
         name=cls.__name__,
+        python_names=names,
         field_names=tuple(abi_name(n) for n in names),
         field_types=tuple(abi_type_of(hints[n]) for n in names),
         indexed=tuple(is_indexed(hints[n]) for n in names),
@@ -264,7 +289,13 @@ class NativeContract:
 def encode_event(address: bytes, instance: Any) -> Log:
     """The log of an event instance: topic 0 is the signature hash, indexed fields follow, the rest is data."""
     spec: EventSpec = type(instance).__event_spec__
-    values = [getattr(instance, f.name) for f in dataclasses.fields(instance)]
+    values = [getattr(instance, name) for name in spec.python_names]
+    if spec.all_static:
+        topics = [spec.topic]
+        data = []
+        for abi_type, indexed, value in zip(spec.field_types, spec.indexed, values):
+            (topics if indexed else data).append(encode_word(abi_type, value))
+        return Log(address, tuple(topics), b"".join(data))
     topics = [spec.topic]
     data_types, data_values = [], []
     for abi_type, indexed, value in zip(spec.field_types, spec.indexed, values):
@@ -373,10 +404,13 @@ def execute_call(
         if spec is None:
             raise Revert(f"{contract.NAME}: unknown selector 0x{data[:4].hex()}")
         try:
-            decoded = eth_abi.decode(list(spec.input_types), data[4:], strict=False)
+            if spec.static_inputs:
+                args = decode_words(spec.input_types, data[4:])
+            else:
+                decoded = eth_abi.decode(list(spec.input_types), data[4:], strict=False)
+                args = [normalize_decoded(t, v) for t, v in zip(spec.input_types, decoded)]
         except (DecodingError, OverflowError, ValueError) as exc:
             raise Revert(f"{contract.NAME}.{spec.signature}: badly encoded arguments: {exc}") from exc
-        args = [normalize_decoded(t, v) for t, v in zip(spec.input_types, decoded)]
         view_only = read_only or spec.mutability == "view"
         ctx = Context(contracts, ReadOnlyState(state) if view_only else state, block, to, sender, sender,
                       tx_hash, gas, logs)
@@ -384,7 +418,10 @@ def execute_call(
         outputs = spec.output_types
         values = () if not outputs else (result if len(outputs) > 1 else (result,))
         try:
-            encoded = eth_abi.encode(list(outputs), list(values))
+            if spec.static_outputs:
+                encoded = b"".join(encode_word(t, v) for t, v in zip(outputs, values))
+            else:
+                encoded = eth_abi.encode(list(outputs), list(values))
         except (EncodingError, TypeError, ValueError) as exc:
             raise Revert(f"{contract.NAME}.{spec.signature}: result does not encode: {exc}") from exc
         return CallResult(True, encoded, tuple(logs), gas.used)

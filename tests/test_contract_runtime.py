@@ -92,3 +92,30 @@ def test_abi_json_lists_erc20_functions_and_events():
     assert "chargeOrigin" not in names
     transfer_event = next(e for e in abi if e["name"] == "Transfer")
     assert [i["name"] for i in transfer_event["inputs"]] == ["from", "to", "value"]
+
+
+def test_static_word_codec_matches_eth_abi():
+    from contracts_py.abi import decode_words, encode_word
+
+    cases = [("address", ALICE), ("bool", True), ("bool", False), ("bytes32", b"\x01" * 32), ("uint8", 255),
+             ("uint64", 2**64 - 1), ("uint256", 2**256 - 1), ("int64", -5), ("int256", -(2**255)), ("uint256", 0)]
+    for abi_type, value in cases:
+        assert encode_word(abi_type, value) == eth_abi.encode([abi_type], [value]), abi_type
+        assert decode_words((abi_type,), eth_abi.encode([abi_type], [value])) == [value], abi_type
+    with pytest.raises(ValueError):
+        encode_word("uint8", 256)
+    with pytest.raises(ValueError):
+        decode_words(("uint8",), (256).to_bytes(32, "big"))
+    with pytest.raises(ValueError):
+        decode_words(("address",), b"\x01" * 32)
+    with pytest.raises(ValueError):
+        decode_words(("uint256", "uint256"), b"\x00" * 40)
+
+
+def test_event_fast_path_matches_eth_abi_encoding():
+    log = ruble.Transfer(from_=ALICE, to=BOB, value=77)
+    from contracts_py.runtime import encode_event
+
+    encoded = encode_event(ruble.ADDRESS, log)
+    assert encoded.topics[1] == eth_abi.encode(["address"], [ALICE])
+    assert encoded.data == eth_abi.encode(["uint256"], [77])
