@@ -5,6 +5,7 @@ import eth_abi
 import pytest
 
 from contracts_py import demand_response as dr
+from contracts_py import demand_response_rules as rules
 from contracts_py import readings, ruble
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, days_from_civil
 from test_billing_world import BANK, CONSUMER, GATEWAY, GRID, NEIGHBOUR, RETAILER, World
@@ -36,7 +37,7 @@ def evening_wh(event_day_wh):
             return 200
         if day == EVENT_DAY:
             return event_day_wh
-        return 3_000 if dr.is_weekend(day) else 2_000
+        return 3_000 if rules.is_weekend(day) else 2_000
     return wh
 
 
@@ -152,11 +153,11 @@ def test_a_baseline_without_enough_history_is_refused(world):
 
 
 def test_comparable_days_skip_other_kinds_and_days_without_history():
-    rule = dr.BaselineRule(days=3, same_day_kind=True)
-    assert dr.comparable_days(EVENT_DAY, rule, lambda day: True) == (EVENT_DAY - 1, EVENT_DAY - 2, EVENT_DAY - 5)
-    assert dr.comparable_days(EVENT_DAY, dr.BaselineRule(3, False), lambda day: day != EVENT_DAY - 2) == (
+    rule = rules.BaselineRule(days=3, same_day_kind=True)
+    assert rules.comparable_days(EVENT_DAY, rule, lambda day: True) == (EVENT_DAY - 1, EVENT_DAY - 2, EVENT_DAY - 5)
+    assert rules.comparable_days(EVENT_DAY, rules.BaselineRule(3, False), lambda day: day != EVENT_DAY - 2) == (
         EVENT_DAY - 1, EVENT_DAY - 3, EVENT_DAY - 4)
-    assert dr.comparable_days(EVENT_DAY, rule, lambda day: False) == ()
+    assert rules.comparable_days(EVENT_DAY, rule, lambda day: False) == ()
 
 
 @pytest.mark.parametrize("sender, args, reason", [
