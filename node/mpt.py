@@ -47,8 +47,12 @@ class NodeCache:
             self._nodes.popitem(last=False)
 
 
+_HEX_TO_NIBBLE = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
+
+
 def _nibbles(key: bytes) -> bytes:
-    return bytes(n for byte in key for n in (byte >> 4, byte & 0x0F))
+    """One byte per nibble (hex digits mapped to 0..15 in C)."""
+    return key.hex().encode().translate(_HEX_TO_NIBBLE)
 
 
 def _hex_prefix(nibbles: bytes, is_leaf: bool) -> bytes:
