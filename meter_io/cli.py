@@ -1,6 +1,7 @@
 """`energy-gateway`: run the gateway, simulate meters, make its key, enroll it on the chain, inspect its queue."""
 from __future__ import annotations
 
+import faulthandler
 import json
 import secrets
 import signal
@@ -43,6 +44,7 @@ def run(config_path: Path, log_level: str, max_seconds: float | None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack to the log
     try:
         gateway.run(stop, max_seconds)
     finally:

@@ -82,7 +82,8 @@ def meter_registered(pool: NodePool, meter_id: int) -> bool:
     """Whether the registry knows the meter (its `meter` view does not revert)."""
     call = Call(registry.ADDRESS, "meter(uint64)", ("uint64",), (meter_id,))
     try:
-        pool.call("eth_call", {"to": "0x" + call.to.hex(), "data": "0x" + call.data.hex()}, "latest")
+        pool.call("eth_call", {"to": "0x" + call.to.hex(), "data": "0x" + call.data.hex()}, "latest",
+                  rejected_is_final=True)
         return True
     except NodeRejected:
         return False
@@ -98,7 +99,7 @@ def send_calls(pool: NodePool, private_key: bytes, chain_id: int, calls: list[Ca
     for offset, call in enumerate(calls):
         raw = sign_fee_market_transaction(private_key, chain_id=chain_id, nonce=nonce + offset, to=call.to,
                                           data=call.data, gas=2_000_000)
-        hashes.append((call, pool.call("eth_sendRawTransaction", "0x" + raw.hex())))
+        hashes.append((call, pool.call("eth_sendRawTransaction", "0x" + raw.hex(), rejected_is_final=True)))
     deadline = time.monotonic() + timeout
     block = 0
     for call, tx_hash in hashes:
@@ -116,7 +117,7 @@ def send_calls(pool: NodePool, private_key: bytes, chain_id: int, calls: list[Ca
 def _revert_reason(pool: NodePool, sender: str, call: Call, block: int) -> str:
     try:
         pool.call("eth_call", {"from": sender, "to": "0x" + call.to.hex(), "data": "0x" + call.data.hex()},
-                  hex(block))
+                  hex(block), rejected_is_final=True)
     except NodeRejected as exc:
         return exc.message
     return "unknown reason"

@@ -113,8 +113,7 @@ class FinalityFollower:
         checked: list[tuple[int, bytes]] = []
         while self.checkpoint.height < target:
             number = self.checkpoint.height + 1
-            header = pool.call("eth_getBlockByNumber", hex(number), False, check=self._checked_header,
-                               rejected_is_final=False)
+            header = pool.call("eth_getBlockByNumber", hex(number), False, check=self._checked_header)
             snapshot = snapshot_after(header, self.checkpoint.snapshot) if number > 0 else self.checkpoint.snapshot
             self.checkpoint = Checkpoint(number, header.hash, snapshot)
             checked.append((number, header.hash))
@@ -158,4 +157,4 @@ class FinalityFollower:
                 raise ValueError(f"block {number}: transactions do not give the header's transactions root")
             return raw in raws
 
-        return pool.call("eth_getBlockByNumber", hex(number), True, check=verify, rejected_is_final=False)
+        return pool.call("eth_getBlockByNumber", hex(number), True, check=verify)

@@ -81,9 +81,10 @@ class NodePool:
         return list(self.urls[self._preferred:]) + list(self.urls[:self._preferred])
 
     def call(self, method: str, *params: Any, check: Callable[[Any], T] | None = None,
-             rejected_is_final: bool = True) -> T:
+             rejected_is_final: bool = False) -> T:
         """The first usable answer. `check` validates (and may convert) a result, raising ValueError to move on
-        to the next node. A NodeRejected error is raised at once when `rejected_is_final`, else also skipped."""
+        to the next node. An error object is a node fault (skipped) unless `rejected_is_final` says it is the
+        answer itself (a revert of eth_call, a refused transaction): then NodeRejected is raised at once."""
         failures: list[Exception] = []
         for url in self._order():
             try:

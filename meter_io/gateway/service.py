@@ -110,12 +110,16 @@ class Gateway:
         while not stop.is_set():
             if max_seconds is not None and time.monotonic() - started > max_seconds:
                 break
-            now = self.clock.now()
-            boundary = self.due_boundary(now)
-            if boundary is not None:
-                self.poll_all(boundary, now)
-            if time.monotonic() >= next_submit:
-                self.submitter.cycle()
-                next_submit = time.monotonic() + self.config.submit_period_s
+            try:
+                now = self.clock.now()
+                boundary = self.due_boundary(now)
+                if boundary is not None:
+                    self.poll_all(boundary, now)
+                if time.monotonic() >= next_submit:
+                    next_submit = time.monotonic() + self.config.submit_period_s
+                    self.submitter.cycle()
+            except Exception:  # a fault not foreseen: logged with its stack; the queue is intact, go on
+                log.exception("gateway cycle failed; continuing")
+                stop.wait(self.config.submit_period_s)
             stop.wait(tick)
         log.info("gateway stopped", extra={"fields": self.queue.counts()})

@@ -193,7 +193,8 @@ class Submitter:
         call = {"to": "0x" + readings_contract.ADDRESS.hex(),
                 "data": "0x" + (METER_STATE + eth_abi.encode(["uint64"], [meter_id])).hex()}
         try:
-            result = self.pool.call("eth_call", call, "latest", check=lambda v: bytes.fromhex(v[2:]))
+            result = self.pool.call("eth_call", call, "latest", check=lambda v: bytes.fromhex(v[2:]),
+                                    rejected_is_final=True)
         except (NoNodeAvailable, NodeRejected) as exc:
             log.warning("meter state not readable from the chain",
                         extra={"fields": {"meter_id": meter_id, "error": str(exc)}})

@@ -92,8 +92,12 @@ class GatewayWorld:
             if wait:
                 expected = self.clock.now() - HALF_HOUR
                 wait_until(lambda: all(v >= expected for v in self.last_intervals(
-                    m for m in self.meters if not self.sim.faults[m.serial].silent).values()), timeout,
+                    m for m in self.meters if self.answers(m)).values()), timeout,
                     f"gateway did not capture interval {expected}: {self.log_tail()}")
+
+    def answers(self, meter: MeterConfig) -> bool:
+        faults = self.sim.faults[meter.serial]
+        return not faults.silent and not faults.garbage_answers
 
     def last_intervals(self, meters) -> dict[int, int]:
         ids = [m.meter_id for m in meters]
@@ -180,3 +184,52 @@ def make_world(network: Network, node: NodeProcess, directory: Path, meters: int
     world = GatewayWorld(network, node, directory, clock, sim, configs, gateway, installed_at)
     world.write_config()
     return world
+
+
+class FakeNode:
+    """A bad node on 127.0.0.1: "garbage" answers non-JSON, "errors" answers every call with a JSON-RPC error,
+    "forge" forwards to `upstream` but changes every block's timestamp (its header no longer hashes right)."""
+
+    def __init__(self, mode: str, upstream: str = "") -> None:
+        import http.server
+        import threading
+        import urllib.request
+
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake.calls += 1
+                if mode == "garbage":
+                    answer = b"<html>502 bad gateway</html>\x00\xff"
+                elif mode == "errors":
+                    answer = json.dumps({"jsonrpc": "2.0", "id": 1,
+                                         "error": {"code": -32000, "message": "database is locked"}}).encode()
+                else:
+                    request = urllib.request.Request(upstream, body, {"Content-Type": "application/json"})
+                    with urllib.request.urlopen(request, timeout=5) as response:
+                        answer = response.read()
+                    document = json.loads(answer)
+                    result = document.get("result")
+                    if isinstance(result, dict) and "timestamp" in result and "extraData" in result:
+                        result["timestamp"] = hex(int(result["timestamp"], 16) + 1)
+                        answer = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.calls = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
