@@ -23,10 +23,6 @@ class ReplacementUnderpriced(MempoolRejection):
     pass
 
 
-class SenderLimitReached(MempoolRejection):
-    pass
-
-
 class PoolFull(MempoolRejection):
     pass
 
@@ -74,19 +70,16 @@ class Mempool:
             raise NonceTooLow(f"nonce {tx.nonce} already used by 0x{tx.sender.hex()} (next is {account_nonce})")
         if tx.nonce >= account_nonce + self.max_per_sender:
             raise NonceTooFarAhead(f"nonce {tx.nonce} is more than {self.max_per_sender} ahead of {account_nonce}")
-        queue = self._senders.setdefault(tx.sender, _SenderQueue())
-        existing = queue.by_nonce.get(tx.nonce)
+        queue = self._senders.get(tx.sender)
+        existing = queue.by_nonce.get(tx.nonce) if queue else None
         if existing is not None:
             if not _outbids(tx, existing):
                 raise ReplacementUnderpriced(
                     f"replacing nonce {tx.nonce} needs fees {REPLACEMENT_BUMP_PERCENT}% above the pending ones")
             del self._by_hash[existing.hash]
-        else:
-            if len(queue.by_nonce) >= self.max_per_sender:
-                raise SenderLimitReached(f"0x{tx.sender.hex()} already has {self.max_per_sender} pending")
-            if len(self._by_hash) >= self.max_total:
-                raise PoolFull(f"the pool holds its maximum of {self.max_total} transactions")
-        queue.by_nonce[tx.nonce] = tx
+        elif len(self._by_hash) >= self.max_total:
+            raise PoolFull(f"the pool holds its maximum of {self.max_total} transactions")
+        self._senders.setdefault(tx.sender, _SenderQueue()).by_nonce[tx.nonce] = tx
         self._by_hash[tx.hash] = tx
         return existing
 
