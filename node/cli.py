@@ -20,6 +20,8 @@ from node.replay import replay_chain
 from node.bft.service import read_bootnodes
 from node.runner import RunConfig, parse_host_port, run_node
 from node.service import init_datadir
+from indexer.commands import reindex
+from rpc.commands import token
 
 
 @click.group()
@@ -156,6 +158,10 @@ def abi(name: str) -> None:
         raise click.ClickException(exc.args[0]) from exc
     click.echo(f"0x{address.hex()}", err=True)
     click.echo(json.dumps(contract.abi(), indent=2))
+
+
+cli.add_command(reindex)
+cli.add_command(token)
 
 
 def main() -> None:

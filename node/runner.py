@@ -16,7 +16,7 @@ from node.chain import ChainStore
 from node.crypto import private_key_to_address
 from node.service import Node
 from node.solo import SoloEngine
-from rpc.app import create_app
+from rpc.node_app import create_node_app
 from rpc.eth import EthApi
 from rpc.jsonrpc import Dispatcher
 from rpc.qbft import QbftApi
@@ -73,9 +73,10 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     notify = bft.notify_transaction if bft else engine.notify_transaction if engine else (lambda: None)
     EthApi(node, notify).register(dispatcher)
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
-    runner = web.AppRunner(create_app(dispatcher), access_log=None)
+    app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.rpc_host, config.rpc_port)
+    site = web.TCPSite(runner, config.rpc_host, config.rpc_port, ssl_context=ssl_context)
     await site.start()
     log.info("JSON-RPC listening on http://%s:%d (head %d)", config.rpc_host, config.rpc_port, node.head.number)
     tasks = [asyncio.create_task(engine.run())] if engine else []

@@ -4,13 +4,25 @@ the same scenario runs in-process (`LocalChain`) and against a node process over
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
+import urllib.error
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+def _load_root_conftest():
+    """tests/conftest.py (NodeProcess, Network): both files are named conftest, so load it by path."""
+    spec = importlib.util.spec_from_file_location("tests_root_conftest", Path(__file__).parent.parent / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 from contracts_py import invoices, notary, participants, payments, readings, registry, ruble, tariffs
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, add_months, period_of, period_start
@@ -21,6 +33,7 @@ from node.service import Node, init_datadir
 from node.solo import SoloEngine
 from node.transactions import sign_fee_market_transaction
 
+ROOT_CONFTEST = _load_root_conftest()
 GAS = 400_000_000
 CONSUMER_KEY = bytes.fromhex("c1" * 32)
 GATEWAY_KEY = bytes.fromhex("6a" * 32)
@@ -160,7 +173,6 @@ def build_market(chain, network) -> Market:
     chain.seal()
     market.tx["invoice"] = send(retailer_key, invoices.ADDRESS, "issueInvoice", ACCOUNT, period)
     chain.seal()
-    market.invoice_id = ACCOUNT * 10**6 + period  # checked against the index, not trusted
     return market
 
 
@@ -177,3 +189,71 @@ def local_chain(solo_network, tmp_path):
     yield chain
     chain.node.close()
 
+
+
+def new_solo_network(directory: Path):
+    """The same network as the `solo_network` fixture, for module-scoped fixtures."""
+    from genesis.generate import new_network  # noqa: PLC0415
+    Network = ROOT_CONFTEST.Network
+    _, keys = new_network(1, directory, block_period_ms=200, empty_block_period_s=3600)
+    return Network(directory, (directory / "password").read_bytes().strip(), {k.name: k.keystore for k in keys})
+
+
+@dataclass
+class MarketNode:
+    url: str
+    process: object
+    network: object
+    market: Market
+    chain: RpcChain
+    datadir: Path
+
+
+def start_market_node(directory: Path, api_settings: dict | None = None, *, pay: bool = True) -> MarketNode:
+    network = new_solo_network(directory / "net")
+    datadir = directory / "node"
+    init_datadir(datadir, network.directory / "genesis.json")
+    if api_settings is not None:
+        (datadir / "api.json").write_text(json.dumps(api_settings))
+    process = ROOT_CONFTEST.NodeProcess(network, datadir).start()
+    chain = RpcChain(process.url)
+    try:
+        market = build_market(chain, network)
+        if pay:
+            invoice_id, total = invoice_of(process.url)
+            market.invoice_id = invoice_id
+            market.tx["payment"] = pay_invoice(chain, invoice_id, total)
+    except BaseException:
+        process.stop()
+        raise
+    return MarketNode(process.url, process, network, market, chain, datadir)
+
+
+def api_get(url: str, path: str, token: str | None = None) -> tuple[int, object]:
+    request = urllib.request.Request(url + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if response.headers.get_content_type() == "application/json" \
+                else raw
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def wait_indexed(url: str, timeout: float = 20.0) -> dict:
+    """Until the read model holds the node's head."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = api_get(url, "/api/v1/status")
+        if status == 200 and body["indexer_lag"] == 0:
+            return body
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"indexer did not catch up: {body}")
+        time.sleep(0.05)
+
+
+def invoice_of(url: str) -> tuple[int, int]:
+    wait_indexed(url)
+    _, page = api_get(url, "/api/v1/invoices")
+    (invoice,) = page["items"]
+    return invoice["invoice_id"], invoice["total"]
