@@ -29,7 +29,10 @@ def _rub(kopecks: int) -> str:
 
 def invoice_pdf(invoice: dict, lines: list[dict], account: dict | None, consumer) -> bytes:
     pdf = FPDF(format="A4")
-    pdf.add_font("DejaVu", fname=str(_font()))
+    regular = _font()
+    pdf.add_font("DejaVu", fname=str(regular))
+    bold = regular.with_name("DejaVuSans-Bold.ttf")
+    pdf.add_font("DejaVu", style="B", fname=str(bold if bold.exists() else regular))
     pdf.set_font("DejaVu", size=11)
     pdf.add_page()
     pdf.set_font_size(16)

@@ -77,6 +77,7 @@ async def account(request: web.Request):
         tab = "consumer"
     meters = queries.meters(db, scope(request), account_number=number, page_size=100).rows
     rows: list[dict] = []
+    readings_page = None
     if tab == "consumer":
         rows = queries.account_history(db, number, ("AccountSaved",))
     elif tab == "meter":
@@ -90,14 +91,15 @@ async def account(request: web.Request):
     else:
         first, last, start, end = date_range(request.query, default_days=62)
         page, size = paging(request.query, 50)
-        rows = queries.readings(db, scope(request), start=start, end=end, account_number=number, page=page,
-                                page_size=size).rows
+        readings_page = queries.readings(db, scope(request), start=start, end=end, account_number=number,
+                                         page=page, page_size=size)
+        rows = readings_page.rows
     for row in rows:
         for key in ("args_json", "call_json"):
             if row.get(key) and len(row[key]) > 400:
                 row[key] = row[key][:400] + "…"
     return render(request, "grid/account.html", {"account": info, "tab": tab, "tabs": TABS, "rows": rows,
-                                                 "meters": meters, "json": json,
+                                                 "page": readings_page, "meters": meters, "json": json,
                                                  "consumer_name": state(request).users.names_by_address().get(
                                                      info["consumer"], "")})
 

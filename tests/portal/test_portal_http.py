@@ -1,0 +1,103 @@
+"""The portal over real HTTP without a browser: login, roles, CSRF, bad input, documents."""
+
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+from portal.demo import DEMO_PASSWORD
+
+
+class Client:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(self.base + path, timeout=20) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+    def post(self, path: str, fields: dict) -> tuple[int, str]:
+        data = urllib.parse.urlencode(fields).encode()
+        try:
+            with self.opener.open(self.base + path, data, timeout=20) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+    def csrf(self, page: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> tuple[int, str]:
+        _, page = self.get("/login")
+        return self.post("/login", {"username": username, "password": password, "csrf_token": self.csrf(page)})
+
+
+def test_every_page_of_each_role_renders_in_russian(portal_server):
+    pages = {"ivanov": ["/c/accounts", "/c/accounts/1001", "/c/invoices", "/c/payments", "/c/tariffs/1001",
+                        "/c/balance", "/c/consumption?account=1001&group=day", "/faq", "/profile",
+                        f"/c/invoices/{portal_server.market['invoice_id']}", "/x/blocks", "/x/blocks/1"],
+             "retailer": ["/r/accounts", "/r/meters", "/r/readings", "/r/payments", "/r/reports", "/r/tariffs",
+                          "/r/consumption", "/profile"],
+             "grid": ["/g/accounts", "/g/accounts/1001", "/g/accounts/1001?tab=meter",
+                      "/g/accounts/1001?tab=payments", "/g/accounts/1001?tab=readings", "/g/meters",
+                      "/g/meters/1001", "/g/reports", "/g/readings", "/g/retailers", "/g/contractors"]}
+    for username, paths in pages.items():
+        client = Client(portal_server.url)
+        status, _ = client.login(username)
+        assert status == 200
+        for path in paths:
+            status, body = client.get(path)
+            assert status == 200, (path, body[-600:])
+            assert "Выйти" in body, path
+
+
+def test_a_consumer_cannot_open_another_consumers_account_invoice_or_tariffs(portal_server):
+    client = Client(portal_server.url)
+    client.login("petrova")
+    for path in ("/c/accounts/1001", f"/c/invoices/{portal_server.market['invoice_id']}",
+                 f"/c/invoices/{portal_server.market['invoice_id']}/pdf", "/c/tariffs/1001", "/g/accounts",
+                 "/r/accounts"):
+        status, _ = client.get(path)
+        assert status in (403, 404), path
+    status, body = client.get("/c/accounts")
+    assert "1002" in body and "/c/accounts/1001" not in body
+
+
+def test_a_forged_csrf_token_writes_nothing(portal_server):
+    client = Client(portal_server.url)
+    client.login("ivanov")
+    invoice = portal_server.market["invoice_id"]
+    status, body = client.post(f"/c/invoices/{invoice}/confirm", {"csrf_token": "forged"})
+    assert status == 403
+    assert portal_server.node.mempool.__len__() == 0
+
+
+def test_bad_filters_and_typed_readings_get_a_clear_message(portal_server):
+    client = Client(portal_server.url)
+    client.login("retailer")
+    status, body = client.get("/r/readings?from=2026-13-45")
+    assert status == 400 and "2026-13-45" in body
+    status, body = client.get("/r/accounts?number=1'%20OR%201=1--")
+    assert status == 400
+    status, body = client.get("/r/accounts?address=%25'%20OR%20'1'='1")
+    assert status == 200 and "Ничего не найдено" in body
+    client = Client(portal_server.url)
+    client.login("petrova")
+    _, page = client.get("/c/accounts/1002")
+    status, body = client.post("/c/accounts/1002/reading", {"meter_id": "1002", "import_kwh": "12a3",
+                                                            "csrf_token": client.csrf(page)})
+    assert status == 400 and "12a3" in body
+    assert len(portal_server.node.mempool) == 0
+
+
+def test_the_invoice_pdf_is_a_pdf(portal_server):
+    client = Client(portal_server.url)
+    client.login("ivanov")
+    request = client.opener.open(f"{portal_server.url}/c/invoices/{portal_server.market['invoice_id']}/pdf")
+    assert request.headers["Content-Type"] == "application/pdf"
+    assert request.read().startswith(b"%PDF")
