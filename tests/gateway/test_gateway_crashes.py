@@ -21,6 +21,7 @@ def signed_count(world) -> int:
         "SELECT COUNT(*) FROM transactions") else 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kills", [8])
 def test_kill_minus_nine_mid_submit_loses_and_duplicates_nothing(world, kills):
     for round_number in range(kills):

@@ -6,7 +6,12 @@ from collections import Counter
 import pytest
 
 from conftest import NodeProcess, rpc
-from gateway_helpers import HALF_HOUR, make_world, wait_until
+from contracts_py.readings import MeterEventKind, MeterEventReported, ReadingRecorded
+from gateway_helpers import HALF_HOUR, make_world
+from meter_io.reading import EventKind
+
+RECORDED_TOPIC = "0x" + ReadingRecorded.__event_spec__.topic.hex()
+EVENT_TOPIC = "0x" + MeterEventReported.__event_spec__.topic.hex()
 
 
 @pytest.fixture
@@ -17,10 +22,17 @@ def world(solo_network, solo_node, tmp_path):
     world.sim.stop()
 
 
-def test_readings_reach_the_chain_once_and_final(world):
+def test_readings_and_a_tamper_event_reach_the_chain_once_and_final(world):
     world.start_gateway()
-    world.advance(4)
+    world.advance(2)
+    tampered = world.meters[1]
+    world.sim.models[tampered.serial].raise_event(EventKind.COVER_OPEN)
+    world.advance(2)  # the journal shows the opening at both polls: posted once
     world.wait_delivered()
+    events = rpc(world.node.url, "eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
+                                                "topics": [EVENT_TOPIC]})["result"]
+    assert [(int(e["topics"][1], 16), int(e["topics"][2], 16)) for e in events] == [
+        (tampered.meter_id, MeterEventKind.COVER_OPEN)]
     posted = world.posted_readings()
     first, last = world.installed_at + HALF_HOUR, world.clock.now() - HALF_HOUR
     expected = [r for m in world.meters for r in world.expected_readings(m, first, last)]
@@ -29,10 +41,7 @@ def test_readings_reach_the_chain_once_and_final(world):
     assert finals, world.log_tail()
 
 
-RECORDED_TOPIC = "0x" + __import__("contracts_py.readings", fromlist=["ReadingRecorded"]) \
-    .ReadingRecorded.__event_spec__.topic.hex()
-
-
+@pytest.mark.slow
 def test_a_day_without_nodes_is_delivered_exactly_once_when_they_return(world, solo_node):
     world.start_gateway()
     world.advance(1)
