@@ -202,7 +202,8 @@ class DemandResponse(NativeContract):
         found = self._before_start(ctx, offer.event_id)
         require(fromMeterId != offer.taker_meter, "an obligation cannot be handed to its own meter")
         giver = self._participant(ctx, found.programme_id, fromMeterId)
-        require(giver.consumer == ctx.sender == ctx.origin, f"meter {fromMeterId} is not 0x{ctx.sender.hex()}'s")
+        require(giver.consumer == ctx.sender and ctx.sender == ctx.origin,
+                f"meter {fromMeterId} is not 0x{ctx.sender.hex()}'s")
         share = self._share(ctx, offer.event_id, fromMeterId)
         require(share.obligation_w >= offer.reduction_w,
                 f"meter {fromMeterId} is obliged to {share.obligation_w} W, less than {offer.reduction_w} W")

@@ -110,7 +110,8 @@ class GreenCertificates(NativeContract):
         require(capacityW > 0, "installed capacity must be positive")
         _month_of_date(commissionedOn)
         require(meterId > 0, "a facility needs the meter that measures its output")
-        ctx.call(registry.ADDRESS, "getMeter", meterId)
+        consumer = ctx.call(registry.ADDRESS, "meterConsumer", meterId)
+        require(by_grid or consumer == owner, f"meter {meterId} is not on an account of 0x{owner.hex()}")
         meter_key = b"m" + _id(meterId)
         taken = ctx.storage.get_int(meter_key)
         require(taken == 0, f"meter {meterId} already measures facility {taken}")
@@ -257,7 +258,8 @@ class GreenCertificates(NativeContract):
 
         Returns the retirement id, whose `retirementStatement` is the data of the statement document."""
         require(beneficiary != bytes(20), "a retirement names its beneficiary")
-        _month_of_date(consumptionPeriod * 100 + 1)
+        require(1 <= consumptionPeriod % 100 <= 12 and consumptionPeriod >= 190001,
+                f"consumption period {consumptionPeriod} is not a yyyymm month")
         if beneficiaryAccount:
             account = ctx.call(registry.ADDRESS, "getAccount", beneficiaryAccount)
             require(account.consumer == beneficiary,

@@ -115,6 +115,13 @@ def test_output_beyond_installed_capacity_is_refused(world):
     assert not result.success and "exceeds the installed capacity's 720000 Wh" in result.revert_reason
 
 
+def test_an_owner_registers_only_a_meter_on_its_own_account(world):
+    meter = world.account(2004, consumer=BUYER, max_power_w=1_000_000)
+    result = world.call(OWNER, green.ADDRESS, "registerFacility", 9, OWNER, green.Technology.SOLAR, 5_000,
+                        20250101, meter, "Not mine")
+    assert not result.success and f"meter {meter} is not on an account of 0x{OWNER.hex()}" in result.revert_reason
+
+
 def test_owner_registration_waits_for_the_grid_company(world):
     meter = world.account(2003, consumer=OWNER, max_power_w=1_000_000)
     world.ok(OWNER, green.ADDRESS, "registerFacility", 9, OWNER, green.Technology.HYDRO, 600_000, 20250101,
@@ -215,7 +222,7 @@ def test_retirement_checks_the_beneficiary_account(issued):
     no_purpose = issued.call(OWNER, green.ADDRESS, "retire", [SERIAL_BASE + 1], BUYER, 3001, " ", APRIL)
     assert not no_purpose.success and "purpose must be" in no_purpose.revert_reason
     bad_period = issued.call(OWNER, green.ADDRESS, "retire", [SERIAL_BASE + 1], BUYER, 3001, "x", 202613)
-    assert not bad_period.success and "not a yyyymmdd date" in bad_period.revert_reason
+    assert not bad_period.success and "consumption period 202613 is not a yyyymm month" in bad_period.revert_reason
 
 
 def test_readings_to_certificates_to_sale_to_retirement_end_to_end():
