@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,25 @@ class PollFilter:
     polled_at: float = field(default_factory=time.monotonic)
 
 
+class StoredTrieNodes(Mapping):
+    """The node's committed trie nodes as the read-only mapping py-trie reads (proofs walk committed state only)."""
+
+    def __init__(self, read_node: Callable[[bytes], bytes | None]) -> None:
+        self._read_node = read_node
+
+    def __getitem__(self, node_hash: bytes) -> bytes:
+        found = self._read_node(node_hash)
+        if found is None:
+            raise KeyError(node_hash)
+        return found
+
+    def __iter__(self):
+        raise TypeError("the node's trie nodes cannot be listed")
+
+    def __len__(self) -> int:
+        raise TypeError("the node's trie nodes cannot be counted")
+
+
 class EthExtras:
     """The extra methods, sharing the block resolution and log search of `EthApi`."""
 
@@ -50,6 +69,7 @@ class EthExtras:
         self.node = eth.node
         self.peer_count = peer_count
         self.filters: dict[str, PollFilter] = {}
+        self.trie_nodes = StoredTrieNodes(self.node.store.read_node)
 
     def register(self, dispatcher: Dispatcher) -> None:
         for name in dir(self):
@@ -73,7 +93,7 @@ class EthExtras:
         root = state.get_account(parse_address(address)).storage_root
         if root == EMPTY_ROOT:
             return "0x"
-        return data(HexaryTrie(state.nodes, root).get(_slot(position)))
+        return data(HexaryTrie(self.trie_nodes, root).get(_slot(position)))
 
     def eth_getProof(self, address: str, positions: list, tag: Any = "latest") -> dict:
         if not isinstance(positions, list):
@@ -82,8 +102,8 @@ class EthExtras:
         header = self.eth._header(tag)
         state = self.node.state_at(header)
         account = state.get_account(who)
-        account_trie = HexaryTrie(state.nodes, header.state_root)
-        storage_trie = HexaryTrie(state.nodes, account.storage_root)
+        account_trie = HexaryTrie(self.trie_nodes, header.state_root)
+        storage_trie = HexaryTrie(self.trie_nodes, account.storage_root)
         storage_proof = []
         for position in positions:
             slot = _slot(position)
