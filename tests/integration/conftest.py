@@ -209,7 +209,9 @@ class MarketNode:
     datadir: Path
 
 
-def start_market_node(directory: Path, api_settings: dict | None = None, *, pay: bool = True) -> MarketNode:
+def start_market_node(directory: Path, api_settings: dict | None = None, *, pay: bool = True,
+                      before_market=None) -> MarketNode:
+    """A node process with the market built through JSON-RPC; `before_market(url, datadir, network)` runs first."""
     network = new_solo_network(directory / "net")
     datadir = directory / "node"
     init_datadir(datadir, network.directory / "genesis.json")
@@ -218,6 +220,8 @@ def start_market_node(directory: Path, api_settings: dict | None = None, *, pay:
     process = ROOT_CONFTEST.NodeProcess(network, datadir).start()
     chain = RpcChain(process.url)
     try:
+        if before_market is not None:
+            before_market(process.url, datadir, network)
         market = build_market(chain, network)
         if pay:
             invoice_id, total = invoice_of(process.url)
@@ -257,3 +261,7 @@ def invoice_of(url: str) -> tuple[int, int]:
     _, page = api_get(url, "/api/v1/invoices")
     (invoice,) = page["items"]
     return invoice["invoice_id"], invoice["total"]
+
+
+def free_port_for_tests() -> int:
+    return ROOT_CONFTEST.free_port()
