@@ -88,9 +88,10 @@ def encode_call(contract: str, function: str, *args: Any) -> tuple[bytes, bytes]
 
 
 class ChainClient:
-    """Talks to one node over JSON-RPC (HTTP)."""
+    """Talks to one node over JSON-RPC (HTTP). The timeout is long: a node answers no RPC while it executes a
+    block, and a block of history postings takes seconds."""
 
-    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 120.0) -> None:
         self.url = url
         self.timeout_s = timeout_s
         self.chain_id = int(self.request("eth_chainId"), 16)
@@ -209,6 +210,28 @@ class ChainClient:
                 if receipt["status"] != "0x1":
                     raise TransactionFailed(p.label, receipt.get("revertReason", "(no reason)"), receipt)
         return ordered
+
+    def wait_included(self, signers: Iterable[Signer], timeout_s: float = 300.0) -> None:
+        """Poll until every transaction these signers sent is in a block (their account nonces caught up).
+
+        Cheaper than receipts for heavy transactions: this node decodes a whole block's receipts to answer
+        `eth_getTransactionReceipt`, so a caller that can check the outcome in the contracts' state may skip
+        them. It does not tell success from revert."""
+        waiting = {s.address: s for s in signers if s.next_nonce is not None}
+        deadline = time.monotonic() + timeout_s
+        delay = 0.1
+        while waiting:
+            answers = self.batch([("eth_getTransactionCount", [_hex(a), "latest"]) for a in waiting])
+            for address, answer in zip(list(waiting), answers):
+                if "result" in answer and int(answer["result"], 16) >= waiting[address].next_nonce:
+                    del waiting[address]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                names = ", ".join(s.name or _hex(s.address) for s in waiting.values())
+                raise ChainClientError(f"transactions of {names} are not in a block after {timeout_s:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
 
     def transact(self, signer: Signer, contract: str, function: str, *args: Any,
                  execution_gas: int = DEFAULT_EXECUTION_GAS, check: bool = True) -> dict:
