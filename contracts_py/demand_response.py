@@ -4,7 +4,9 @@ Programmes. The grid company creates a programme, names its aggregator, sets the
 `Programme`) and funds its budget in rubles, which this contract holds. The aggregator (or the grid company) enrols
 meters with the reduction each consumer offers, in W. Enrolled meters must keep an hourly profile (the registry's
 `hourly` flag, as for hourly-billed accounts): it is the interval data that both the baseline and the event's
-actual consumption are computed from, so settlement needs nothing typed in.
+actual consumption are computed from, so settlement needs nothing typed in. (Register snapshots taken at the
+event's boundaries would depend on when a transaction lands relative to the gateway's postings; the readings
+contract's hourly buckets attribute every interval to its own hour, late and backfilled ones included.)
 
 Events. The grid company or the aggregator announces an event ahead of time: whole local hours within one local
 day, the participating meters and each one's required reduction (at most its offer). Every participant gets a
