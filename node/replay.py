@@ -68,6 +68,9 @@ def replay_chain(store: ChainStore, progress: Callable[[int], None] = lambda n: 
         for number in range(1, head_number + 1):
             block_hash = _check_stored_hash(store, number)
             block = store.block_by_hash(block_hash, verify_signatures=True)
+            stored_senders = [tx.sender for tx in store.block_by_hash(block_hash).transactions]
+            if stored_senders != [tx.sender for tx in block.transactions]:
+                raise ReplayMismatch(f"block {number}: stored senders differ from the signatures")
             check_final(block.header, snapshot)
             state = State(store.read_node, parent.state_root)
             output = state_transition(state, CONTRACTS, rules, parent, block)
