@@ -32,7 +32,8 @@ from node.service import init_datadir
 
 HOST = "127.0.0.1"
 P2P_PORT_OFFSET = 100
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 60.0
+"""Seconds a node may take to answer JSON-RPC after its start (imports are slow on a busy 2-core machine)."""
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,7 +82,8 @@ class DevnetNode:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
-                raise DevnetError(f"{self.name} exited; see {self.log_path}:\n{self._log_tail()}")
+                code = None if self.process is None else self.process.returncode
+                raise DevnetError(f"{self.name} exited (code {code}); see {self.log_path}:\n{self._log_tail()}")
             try:
                 rpc_call(self.rpc_url, "eth_blockNumber", timeout=1.0)
                 return

@@ -42,7 +42,10 @@ log = logging.getLogger("energy.qbft")
 INPUT_QUEUE = 10_000
 """Inputs (messages, timer events) waiting for the engine; beyond this, messages are dropped (logged)."""
 IDLE_POLL_S = 1.0
-WARN_REASONS = ("sender is not a validator", "future message from a non-validator", "invalid block")
+WARN_REASONS = ("sender is not a validator", "future message from a non-validator", "invalid block",
+                "invalid commit seal", "commit seal signed by another", "unjustified")
+"""Rejections that mean a faulty or hostile validator (logged as warnings); the rest are the network's normal
+late, repeated or early messages (debug)."""
 
 
 class QbftDriver:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import eth_abi
 import pytest
@@ -88,13 +88,12 @@ def log_text(node: DevnetNode) -> str:
 
 
 def free_base_port() -> int:
-    """A base port whose node ports (base..base+5) and p2p ports (base+100..base+105) look free."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = sock.getsockname()[1] // 10 * 10
-        if base + 110 > 65000:
-            continue
+    """A base port whose RPC ports (base..base+5) and p2p ports (base+100..base+105) are free now.
+
+    Drawn below the kernel's ephemeral range (32768 and up), so the nodes' own outgoing connections, which take
+    ephemeral ports, cannot take a port of a node that restarts later."""
+    for _ in range(100):
+        base = random.randrange(20_000, 32_000 - 110, 10)
         try:
             for port in [*range(base, base + 6), *range(base + 100, base + 106)]:
                 with socket.socket() as probe:
