@@ -4,5 +4,5 @@ if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq >/dev/null && \
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null || \
-        echo "chromium could not be installed: browser tests will be skipped" >&2
+        { echo "chromium could not be installed with apt-get: the browser tests need it" >&2; exit 1; }
 fi
