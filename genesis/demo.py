@@ -78,12 +78,15 @@ def demo_signers(client: ChainClient, network_dir: Path) -> dict[str, Signer]:
 
 
 class DemoSeeder:
-    def __init__(self, client: ChainClient, signers: dict[str, Signer], now: int | None = None) -> None:
+    def __init__(self, client: ChainClient, signers: dict[str, Signer], history_months: int = HISTORY_MONTHS,
+                 now: int | None = None) -> None:
+        if not 1 <= history_months <= 12:
+            raise ValueError(f"the demo keeps 1 to 12 months of history, not {history_months}")
         self.client = client
         self.keys = signers
         self.now = int(time.time()) if now is None else now
         current = period_of(self.now, UTC_OFFSET_S)
-        self.periods = tuple(add_months(current, k - HISTORY_MONTHS) for k in range(HISTORY_MONTHS))
+        self.periods = tuple(add_months(current, k - history_months) for k in range(history_months))
         """The complete months of history, oldest first; each is invoiced."""
         self.current_period = current
         self.first_start = period_start(self.periods[0], UTC_OFFSET_S)
@@ -346,8 +349,9 @@ class DemoSeeder:
         path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def seed_demo(rpc_url: str, network_dir: Path, log: Callable[[str], None] = lambda _: None) -> DemoReport:
+def seed_demo(rpc_url: str, network_dir: Path, history_months: int = HISTORY_MONTHS,
+              log: Callable[[str], None] = lambda _: None) -> DemoReport:
     """Seed the demo market on the chain behind `rpc_url`, with the keys of `network_dir`."""
     client = ChainClient(rpc_url)
-    seeder = DemoSeeder(client, demo_signers(client, network_dir))
+    seeder = DemoSeeder(client, demo_signers(client, network_dir), history_months)
     return seeder.run(network_dir / "demo.json", log)

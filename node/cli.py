@@ -135,13 +135,15 @@ def replay(datadir: Path) -> None:
 @click.option("--rpc", "rpc_url", default="http://127.0.0.1:8545", show_default=True, help="a node's JSON-RPC URL")
 @click.option("--network-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="the directory `genesis new` wrote (genesis.json, keys/, password)")
-def seed_demo_command(rpc_url: str, network_dir: Path) -> None:
+@click.option("--months", type=click.IntRange(1, 12), default=3, show_default=True,
+              help="complete months of half-hourly history, each invoiced")
+def seed_demo_command(rpc_url: str, network_dir: Path, months: int) -> None:
     """Seed the demo market (companies, tariffs, 20 consumers, readings, invoices, payments) by transactions."""
     from genesis.demo import seed_demo
     from genesis.chain_client import ChainClientError
 
     try:
-        report = seed_demo(rpc_url, network_dir, click.echo)
+        report = seed_demo(rpc_url, network_dir, months, click.echo)
     except (ChainClientError, KeystoreError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"demo seeded: {report.transactions} transactions, {report.readings} readings, "
