@@ -22,6 +22,7 @@ from node.runner import RunConfig, parse_host_port, run_node
 from node.service import init_datadir
 from indexer.commands import reindex
 from rpc.commands import token
+from portal.commands import portal
 
 
 @click.group()
@@ -70,8 +71,10 @@ def init(datadir: Path, genesis_path: Path) -> None:
 @click.option("--rpc", default="127.0.0.1:8545", show_default=True, help="host:port of JSON-RPC")
 @click.option("--p2p", "p2p", default=None, help="host:port to listen on for peers (QBFT validators, observers)")
 @click.option("--bootnodes", default="", help="file with one peer multiaddr a line, or a comma-separated list")
+@click.option("--round-timeout-ms", type=click.IntRange(100), default=4000, show_default=True,
+              help="QBFT round 0 timeout (doubles each round)")
 def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: str, p2p: str | None,
-        bootnodes: str) -> None:
+        bootnodes: str, round_timeout_ms: int) -> None:
     """Run a node (a validator when --key is one of the genesis validators; networked with --p2p)."""
     private_key = None
     if key_path is not None:
@@ -88,7 +91,7 @@ def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: s
             p2p_host, p2p_port = parse_host_port(p2p, 30303)
             p2p_listen = f"/ip4/{p2p_host}/tcp/{p2p_port}"
         asyncio.run(run_node(RunConfig(datadir, host, port, private_key, p2p_listen=p2p_listen,
-                                       bootnodes=read_bootnodes(bootnodes))))
+                                       bootnodes=read_bootnodes(bootnodes), round_timeout_ms=round_timeout_ms)))
     except (ChainStoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -164,6 +167,7 @@ def abi(name: str) -> None:
 
 cli.add_command(reindex)
 cli.add_command(token)
+cli.add_command(portal)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from node.chain import ChainStore
 from node.crypto import private_key_to_address
 from node.service import Node
 from node.solo import SoloEngine
+from portal.serve import start_portal
 from rpc.node_app import create_node_app
 from rpc.eth import EthApi
 from rpc.jsonrpc import Dispatcher
@@ -34,7 +35,7 @@ class RunConfig:
     """`/ip4/<host>/tcp/<port>` to run QBFT over libp2p (validators of a multi-validator network, observers)."""
     bootnodes: tuple[str, ...] = ()
     """Multiaddrs of the other validators and observers; this node's own entry is skipped."""
-    round_timeout_ms: int = 2_000
+    round_timeout_ms: int = 4_000
 
 
 def parse_host_port(value: str, default_port: int) -> tuple[str, int]:
@@ -79,6 +80,7 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     site = web.TCPSite(runner, config.rpc_host, config.rpc_port, ssl_context=ssl_context)
     await site.start()
     log.info("JSON-RPC listening on http://%s:%d (head %d)", config.rpc_host, config.rpc_port, node.head.number)
+    portal = await start_portal(node, config.datadir, notify)
     tasks = [asyncio.create_task(engine.run())] if engine else []
     if bft is not None:
         await bft.start()
@@ -90,6 +92,8 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
         await asyncio.gather(*tasks, return_exceptions=True)
         if bft is not None:
             await bft.close()
+        if portal is not None:
+            await portal.cleanup()
         await runner.cleanup()
         node.close()
         log.info("stopped")

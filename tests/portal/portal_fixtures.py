@@ -1,5 +1,5 @@
-"""A real node (LevelDB, solo block production), its indexer and the portal on a real port, in one background
-asyncio thread; the demo market written into it. Shared by the portal tests of a module."""
+"""Fixtures of the portal tests (imported by them): a real node (LevelDB, solo block production), its indexer and
+the portal on a real port, in one background asyncio thread, with the demo market written into it; one per session."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _keys(directory: Path) -> DemoKeys:
     return DemoKeys(key("grid-company"), key("retailer-1"), key("retailer-2"), key("bank"), key("faucet"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def portal_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("portal")
     new_network(1, base / "net", block_period_ms=100, empty_block_period_s=3600)
@@ -108,7 +108,7 @@ def portal_server(tmp_path_factory):
     node.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (scripts/_browser.sh installs it)")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from portal.demo import DEMO_PASSWORD
+from portal_fixtures import browser, portal_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -7,6 +7,7 @@ import urllib.request
 from http.cookiejar import CookieJar
 
 from portal.demo import DEMO_PASSWORD
+from portal_fixtures import browser, portal_server  # noqa: F401  (fixtures)
 
 
 class Client:
