@@ -1,51 +1,12 @@
-"""Shared fixtures: a generated network, and real node processes on 127.0.0.1."""
+"""Fixtures shared by the whole suite; the helpers behind them live in node_harness.py."""
 
 from __future__ import annotations
-
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from genesis.generate import new_network
-from node.keystore import load_keystore
 from node.service import init_datadir
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rpc(url: str, method: str, *params, timeout: float = 10.0):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
-
-
-@dataclass
-class Network:
-    directory: Path
-    password: bytes
-    keys: dict[str, Path]
-
-    def private_key(self, name: str) -> bytes:
-        return load_keystore(self.keys[name], self.password)
-
-    def address(self, name: str) -> bytes:
-        return bytes.fromhex(json.loads(self.keys[name].read_text())["address"])
+from node_harness import Network, NodeProcess
 
 
 @pytest.fixture
@@ -55,51 +16,6 @@ def solo_network(tmp_path) -> Network:
     return Network(directory, (directory / "password").read_bytes().strip(), {k.name: k.keystore for k in keys})
 
 
-class NodeProcess:
-    """`energy-node run` in a subprocess, on a free port."""
-
-    def __init__(self, network: Network, datadir: Path, key_name: str | None = "validator-1") -> None:
-        self.network = network
-        self.datadir = datadir
-        self.key_name = key_name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.log_path = datadir.parent / f"{datadir.name}.log"
-
-    def start(self, wait: float = 20.0) -> NodeProcess:
-        command = [sys.executable, "-m", "node.cli", "run", "--datadir", str(self.datadir),
-                   "--rpc", f"127.0.0.1:{self.port}"]
-        if self.key_name:
-            command += ["--key", str(self.network.keys[self.key_name]),
-                        "--password-file", str(self.network.directory / "password")]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                rpc(self.url, "eth_blockNumber", timeout=1)
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("node did not answer in time")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
 def solo_node(solo_network, tmp_path):
     datadir = tmp_path / "node"
@@ -107,6 +23,3 @@ def solo_node(solo_network, tmp_path):
     process = NodeProcess(solo_network, datadir).start()
     yield process
     process.stop()
-
-
-os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -9,7 +9,7 @@ import plyvel
 import pytest
 from eth_account import Account
 
-from conftest import ROOT, NodeProcess, rpc
+from node_harness import ROOT, NodeProcess, rpc
 from consensus.seals import sign_commit_seal
 from contracts_py import ruble
 from node.blocks import with_seals

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from node_harness import ROOT
 from contracts_py.billing.bill import OptionKind
 from contracts_py.billing.periods import days_in_period
 from genesis.chain_client import ChainClient

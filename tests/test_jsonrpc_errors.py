@@ -5,7 +5,7 @@ import os
 import urllib.error
 import urllib.request
 
-from conftest import rpc
+from node_harness import rpc
 from contracts_py import ruble
 from node.transactions import sign_fee_market_transaction
 

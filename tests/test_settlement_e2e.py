@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from conftest import Network, NodeProcess
+from node_harness import Network, NodeProcess
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, period_start
 from genesis.chain_client import ChainClient, ChainClientError, Signer, TransactionFailed
 from genesis.generate import new_network

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import ROOT, Network, NodeProcess, rpc
+from node_harness import ROOT, Network, NodeProcess, rpc
 from meter_io.gateway import enroll
 from meter_io.gateway.clock import write_clock_file
 from meter_io.gateway.config import MeterConfig, render_config

@@ -7,7 +7,7 @@ import sys
 
 import eth_abi
 
-from conftest import ROOT, rpc
+from node_harness import ROOT, rpc
 from contracts_py import readings
 from gateway_helpers import wait_until
 from meter_io.gateway.config import load_config

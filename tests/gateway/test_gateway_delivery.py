@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import NodeProcess, rpc
+from node_harness import NodeProcess, rpc
 from contracts_py.readings import MeterEventKind, MeterEventReported, ReadingRecorded
 from gateway_helpers import HALF_HOUR, make_world
 from meter_io.reading import EventKind

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from node_harness import ROOT
 from meter_io.gateway.config import ConfigError, MeterConfig, load_config, parse_config, render_config
 from meter_io.gateway.follower import header_from_json, raw_transaction_from_json
 from meter_io.gateway.poller import MeterLink, readings_from_poll

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ACCOUNT, GATEWAY_KEY, METER, api_get, start_market_node, wait_indexed
+from market_harness import ACCOUNT, GATEWAY_KEY, METER, api_get, start_market_node, wait_indexed
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, add_months
 from node.crypto import private_key_to_address
 from node.transactions import sign_fee_market_transaction

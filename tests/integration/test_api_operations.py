@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from click.testing import CliRunner
 
-from conftest import ROOT_CONFTEST, new_solo_network
+from market_harness import ROOT_CONFTEST, new_solo_network
 from node.cli import cli
 from rpc.apidb import ApiDb
 from node.service import init_datadir

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ACCOUNT, METER, api_get, start_market_node, wait_indexed
+from market_harness import ACCOUNT, METER, api_get, start_market_node, wait_indexed
 
 
 @pytest.fixture(scope="module")

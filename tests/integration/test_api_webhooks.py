@@ -11,7 +11,7 @@ import urllib.request
 
 from aiohttp import web
 
-from conftest import api_get, free_port_for_tests, start_market_node, wait_indexed
+from market_harness import api_get, free_port_for_tests, start_market_node, wait_indexed
 from rpc.apidb import ApiDb
 
 SECRET = "s3cret-s3cret-s3cret"

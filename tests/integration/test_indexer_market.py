@@ -4,7 +4,7 @@ import sqlite3
 
 from indexer.follower import Indexer
 from indexer.store import drop
-from conftest import ACCOUNT, METER, build_market, pay_invoice
+from market_harness import ACCOUNT, METER, build_market, pay_invoice
 
 
 def rows(path, sql, *params):

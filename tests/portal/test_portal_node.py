@@ -5,7 +5,7 @@ import time
 
 from click.testing import CliRunner
 
-from conftest import NodeProcess, free_port
+from node_harness import NodeProcess, free_port
 from node.cli import cli
 from node.service import init_datadir
 from test_portal_http import Client
