@@ -9,7 +9,6 @@ include the transaction's raw bytes. The checkpoint (height, hash, validator set
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import rlp
@@ -21,9 +20,6 @@ from node.finality import check_final, decode_snapshot, encode_snapshot, snapsho
 from node.trie_root import ordered_trie_root
 from meter_io.gateway.nodes import NodePool
 from meter_io.gateway.queue import DurableQueue
-
-log = logging.getLogger("energy_gateway.finality")
-
 
 @dataclass(frozen=True)
 class Checkpoint:

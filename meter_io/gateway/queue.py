@@ -71,8 +71,6 @@ MINED = "mined"
 """A node reports a receipt; not yet checked final by the gateway."""
 FINAL = "final"
 """In a block the gateway checked itself (seals of the validator set, transactions root)."""
-DISPLACED = "displaced"
-"""Its nonce was used by another transaction of the same key; its readings were given back."""
 
 
 KEEP_CHECKED_BLOCKS = 100_000
@@ -239,10 +237,6 @@ class DurableQueue:
         else:
             statements += self._release(nonce, hold_s)
         self._commit(statements)
-
-    def displace(self, nonce: int, hold_s: float) -> None:
-        statements = [(f"UPDATE transactions SET state = '{DISPLACED}', raw = NULL WHERE nonce = ?", (nonce,))]
-        self._commit(statements + self._release(nonce, hold_s))
 
     @staticmethod
     def _release(nonce: int, hold_s: float) -> list:

@@ -7,11 +7,12 @@ import logging
 import time
 
 import eth_abi
+from eth_abi.exceptions import DecodingError
 
 from contracts_py import readings as readings_contract
 from meter_io.gateway.follower import FinalityFollower
 from meter_io.gateway.nodes import NodePool, NodeRejected, NoNodeAvailable
-from meter_io.gateway.queue import MINED, PENDING, DurableQueue, QueuedEvent, Reading, StoredTransaction
+from meter_io.gateway.queue import MINED, PENDING, DurableQueue, Reading, StoredTransaction
 from node.crypto import keccak256, private_key_to_address
 from node.transactions import sign_fee_market_transaction
 
@@ -58,6 +59,7 @@ class Submitter:
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         self.resend_after_s = resend_after_s
+        self._reported_displaced: set[int] = set()
 
     # --- one cycle ---------------------------------------------------------------------------------------------
 
@@ -135,32 +137,36 @@ class Submitter:
 
     def collect_receipts(self) -> None:
         """Ask for receipts of pending transactions; a receipt is only a hint until `finish_final` checks it."""
-        for tx in self.queue.open_transactions():
-            if tx.state != PENDING or tx.sent_at == 0:
-                continue
+        sent = [tx for tx in self.queue.open_transactions() if tx.state == PENDING and tx.sent_at]
+        if not sent:
+            return
+        # the account nonce first: a transaction of ours that used a nonce by then has a receipt afterwards
+        chain_nonce = self.pool.call("eth_getTransactionCount", "0x" + self.address.hex(), "latest",
+                                     check=lambda v: int(v, 16))
+        for tx in sent:
             receipt = self.pool.call("eth_getTransactionReceipt", "0x" + tx.hash.hex(), check=_receipt_or_none)
             if receipt is not None:
                 self.queue.mark_mined(tx.nonce, int(receipt["blockNumber"], 16), int(receipt["status"], 16))
                 self._report_rejections(tx, receipt)
-            elif self._nonce_used_elsewhere(tx):
-                log.error("nonce used by another transaction of this key; readings given back",
-                          extra={"fields": {"nonce": tx.nonce}})
-                self.queue.displace(tx.nonce, 0)
-
-    def _nonce_used_elsewhere(self, tx: StoredTransaction) -> bool:
-        used = self.pool.call("eth_getTransactionCount", "0x" + self.address.hex(), "latest",
-                              check=lambda v: int(v, 16))
-        if used <= tx.nonce:
-            return False
-        # mined between the two calls?
-        return self.pool.call("eth_getTransactionReceipt", "0x" + tx.hash.hex(), check=_receipt_or_none) is None
+            elif chain_nonce > tx.nonce and tx.nonce not in self._reported_displaced:
+                # Only another transaction signed with this key (a second gateway with the same key, a queue
+                # restored from an old backup) can do this. Its readings stay queued: re-signing them could post
+                # them twice, so an operator decides.
+                self._reported_displaced.add(tx.nonce)
+                log.error("nonce used by another transaction of this key; its readings stay queued",
+                          extra={"fields": {"nonce": tx.nonce, "tx": "0x" + tx.hash.hex(),
+                                            "chain_nonce": chain_nonce}})
 
     def _report_rejections(self, tx: StoredTransaction, receipt: dict) -> None:
         for entry in receipt.get("logs", []):
             topics = entry.get("topics", [])
             if topics and topics[0] == "0x" + REJECTED_TOPIC.hex():
-                meter_id, start = int(topics[1], 16), int(topics[2], 16)
-                code, reason = eth_abi.decode(["uint8", "string"], bytes.fromhex(entry["data"][2:]))
+                try:
+                    meter_id, start = int(topics[1], 16), int(topics[2], 16)
+                    code, reason = eth_abi.decode(["uint8", "string"], bytes.fromhex(entry["data"][2:]))
+                except (ValueError, KeyError, IndexError, TypeError, DecodingError):
+                    log.warning("unreadable rejection event in a receipt", extra={"fields": {"nonce": tx.nonce}})
+                    continue
                 log.error("reading rejected by the readings contract",
                           extra={"fields": {"nonce": tx.nonce, "meter_id": meter_id, "interval_start": start,
                                             "code": code, "reason": reason}})
