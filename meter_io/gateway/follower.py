@@ -107,15 +107,17 @@ class FinalityFollower:
         head = pool.call("eth_blockNumber", check=lambda value: _hex_int(value, "block number"))
         target = min(head, self.checkpoint.height + self.max_headers)
         checked: list[tuple[int, bytes]] = []
-        while self.checkpoint.height < target:
-            number = self.checkpoint.height + 1
-            header = pool.call("eth_getBlockByNumber", hex(number), False, check=self._checked_header)
-            snapshot = snapshot_after(header, self.checkpoint.snapshot) if number > 0 else self.checkpoint.snapshot
-            self.checkpoint = Checkpoint(number, header.hash, snapshot)
-            checked.append((number, header.hash))
-        if checked:
-            c = self.checkpoint
-            self.queue.save_checkpoint(c.height, c.hash, encode_snapshot(c.snapshot), checked)
+        try:
+            while self.checkpoint.height < target:
+                number = self.checkpoint.height + 1
+                header = pool.call("eth_getBlockByNumber", hex(number), False, check=self._checked_header)
+                snapshot = snapshot_after(header, self.checkpoint.snapshot) if number else self.checkpoint.snapshot
+                self.checkpoint = Checkpoint(number, header.hash, snapshot)
+                checked.append((number, header.hash))
+        finally:  # keep what was checked even when no node serves the next header
+            if checked:
+                c = self.checkpoint
+                self.queue.save_checkpoint(c.height, c.hash, encode_snapshot(c.snapshot), checked)
         return self.checkpoint.height
 
     def _checked_header(self, block) -> Header:
