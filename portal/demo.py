@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from contracts_py import invoices, participants, payments, readings, registry, ruble, tariffs
+from contracts_py import invoices, notary, participants, payments, readings, registry, ruble, tariffs
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, add_months, period_of, period_start
 from contracts_py.billing.zones import Zone
-from node.crypto import private_key_to_address
+from node.crypto import keccak256, private_key_to_address
 from node.service import Node
 from node.solo import SoloEngine
 from node.transactions import sign_fee_market_transaction
@@ -54,6 +54,11 @@ class LocalSender:
 
     def seal(self) -> None:
         self.engine.produce_block()
+
+
+def demo_dataset(period: int) -> bytes:
+    """The off-chain dataset the demo grid company notarizes (stands in for an 80020 XML export)."""
+    return f"<message class=\"80020\"><period>{period}</period><meter>SN1001</meter></message>".encode()
 
 
 def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
@@ -120,6 +125,8 @@ def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
              [0] * len(starts[part]))
     send(keys.bank, payments.ADDRESS, "topUp", ivanov, 500_000, bytes.fromhex("ab" * 32), payments.Source.BANK)
     send(keys.bank, payments.ADDRESS, "topUp", sidorov, 100_000, bytes.fromhex("ac" * 32), payments.Source.BANK)
+    send(keys.grid, notary.ADDRESS, "anchor", keccak256(demo_dataset(period)), "80020", period * 100 + 1,
+         period * 100 + 28)
     chain.seal()
     send(keys.retailer, invoices.ADDRESS, "issueInvoice", 1001, period)
     chain.seal()

@@ -298,3 +298,24 @@ def transactions_of(db: Readers, sender: str, page: int = 1, page_size: int = 20
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def account_tree(db: Readers, scope: Scope, *, text: str = "", consumers: tuple[str, ...] = (),
+                 limit: int = 50) -> list[dict]:
+    """Accounts whose number, address or consumer (addresses found by name off-chain) match, each with its
+    metering points and their meters: the navigation tree of the grid company's consumers."""
+    where, params = scope.accounts_where()
+    sql = f"SELECT a.* FROM accounts a WHERE {where}"
+    if text:
+        marks = ",".join("?" * len(consumers)) or "NULL"
+        sql += (f" AND (CAST(a.number AS TEXT) LIKE ? ESCAPE '\\' OR a.premises_address LIKE ? ESCAPE '\\' "
+                f"OR a.consumer IN ({marks}))")
+        params += ["%" + _like(text) + "%", "%" + _like(text) + "%", *consumers]
+    found = db.query(sql + " ORDER BY a.number LIMIT ?", params + [limit])
+    for account_row in found:
+        account_row["points"] = db.query("SELECT * FROM metering_points WHERE account_number = ? ORDER BY point_id",
+                                         [account_row["number"]])
+        for point in account_row["points"]:
+            point["meters"] = db.query("SELECT * FROM meters WHERE point_id = ? ORDER BY meter_id",
+                                       [point["point_id"]])
+    return found

@@ -65,6 +65,8 @@ class UserStore:
     def __init__(self, path: Path, secret: bytes) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.executescript(SCHEMA)
+        self.db = self._db
+        """The participant's off-chain database, for the portal's own small tables."""
         self._key_password = secret.hex().encode()
 
     def close(self) -> None:

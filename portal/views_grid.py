@@ -145,3 +145,14 @@ async def readings(request: web.Request):
 async def consumption(request: web.Request):
     _grid(request)
     return consumption_page(request, "staff/consumption.html", base="/g/consumption")
+
+
+@routes.get("/g/tree")
+async def tree(request: web.Request):
+    """Consumers, their supply points and meters, searchable by account, address or consumer name."""
+    _grid(request)
+    text = text_param(request.query, "q")
+    names = state(request).users.names_by_address()
+    matching = tuple(a for a, n in names.items() if text and text.lower() in (n or "").lower())
+    found = queries.account_tree(state(request).readers, scope(request), text=text, consumers=matching)
+    return render(request, "grid/tree.html", {"accounts": found, "q": text, "names": names})

@@ -12,6 +12,7 @@ from typing import Any
 import eth_abi
 import eth_abi.exceptions
 
+from contracts_py.abi import normalize_decoded
 from contracts_py.catalog import CONTRACTS
 from node.crypto import private_key_to_address
 from node.exceptions import InvalidTransaction
@@ -40,7 +41,8 @@ def encode_call(to: bytes, function: str, *args: Any) -> bytes:
 
 def decode_result(to: bytes, function: str, return_data: bytes) -> tuple:
     spec = CONTRACTS[to].functions[function]
-    return tuple(eth_abi.decode(list(spec.output_types), return_data))
+    values = eth_abi.decode(list(spec.output_types), return_data)
+    return tuple(normalize_decoded(t, v) for t, v in zip(spec.output_types, values))
 
 
 class ChainWriter:

@@ -1,6 +1,7 @@
 """The portal over real HTTP without a browser: login, roles, CSRF, bad input, documents."""
 
 import re
+import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -102,3 +103,38 @@ def test_the_invoice_pdf_is_a_pdf(portal_server):
     request = client.opener.open(f"{portal_server.url}/c/invoices/{portal_server.market['invoice_id']}/pdf")
     assert request.headers["Content-Type"] == "application/pdf"
     assert request.read().startswith(b"%PDF")
+
+
+def test_notarized_datasets_are_revalidated_and_a_file_is_checked_by_its_hash(portal_server):
+    client = Client(portal_server.url)
+    client.login("grid")
+    _, page = client.get("/x/documents")
+    assert "80020" in page and "✔" not in page
+    status, page = client.post("/x/documents/validate", {"csrf_token": client.csrf(page)})
+    assert status == 200 and "✔ верно" in page
+    with sqlite3.connect(portal_server.indexer.path, isolation_level=None) as index:  # the read model tampered
+        index.execute("UPDATE documents SET doc_type = 'forged' WHERE doc_type = '80020'")
+        try:
+            _, page = client.post("/x/documents/validate", {"csrf_token": client.csrf(page)})
+            assert "✖ differs: doc_type" in page
+        finally:
+            index.execute("UPDATE documents SET doc_type = '80020' WHERE doc_type = 'forged'")
+    from portal.demo import demo_dataset
+    boundary = "----portal-test"
+    for content, expected in ((demo_dataset(portal_server.market["period"]), "совпадает"),
+                              (b"changed" + demo_dataset(portal_server.market["period"]), "неизвестен")):
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{client.csrf(page)}\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.xml\"\r\n"
+                f"Content-Type: application/xml\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(portal_server.url + "/x/documents/file", body,
+                                         {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with client.opener.open(request, timeout=20) as response:
+            page = response.read().decode()
+        assert expected in page
+
+
+def test_the_consumers_tree_finds_an_account_by_the_consumers_name(portal_server):
+    client = Client(portal_server.url)
+    client.login("grid")
+    _, page = client.get("/g/tree?q=" + urllib.parse.quote("Петрова"))
+    assert "/g/accounts/1002" in page and "/g/accounts/1001" not in page and "SN1002" in page
