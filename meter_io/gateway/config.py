@@ -26,6 +26,10 @@ from meter_io.drivers import PROTOCOLS
 from meter_io.reading import HALF_HOUR
 
 
+MAX_BATCH = 1000
+"""Readings in one transaction at most: 128 bytes of calldata each keeps it under the 128 KiB transaction limit."""
+
+
 class ConfigError(ValueError):
     """A gateway configuration that cannot be used as it is."""
 
@@ -164,8 +168,8 @@ def parse_config(document: dict, base: Path) -> GatewayConfig:
     )
     if config.poll_period_s <= 0 or config.submit_period_s <= 0:
         raise ConfigError("gateway.poll_period_s and gateway.submit_period_s must be positive")
-    if not 1 <= config.max_batch <= 2000:
-        raise ConfigError("gateway.max_batch must be 1..2000 (the readings contract's bound)")
+    if not 1 <= config.max_batch <= MAX_BATCH:
+        raise ConfigError(f"gateway.max_batch must be 1..{MAX_BATCH} (transaction size limit)")
     if config.log_format not in ("json", "text"):
         raise ConfigError("gateway.log_format must be \"json\" or \"text\"")
     return config
