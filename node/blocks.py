@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from node import rlp_fast
@@ -136,9 +137,12 @@ class Block:
         return rlp_fast.encode([self.header.fields(), [tx.raw for tx in self.transactions]])
 
 
-def decode_block(data: bytes, chain_id: int) -> Block:
+def decode_block(data: bytes, chain_id: int,
+                 known: Callable[[bytes], Transaction | None] = lambda tx_hash: None) -> Block:
     """Parse `Block.encode()` bytes from a peer, recovering every sender; raises InvalidBlock or InvalidTransaction.
 
+    `known(hash)` may return a transaction this node already checked (from its mempool), which saves recovering its
+    sender again; the hash is keccak256 of the raw bytes, so it is the same transaction.
     Only the form is checked here; whether the block is valid on the chain is `Node.validate_block`'s question."""
     try:
         fields = rlp_fast.decode(data)
@@ -150,7 +154,7 @@ def decode_block(data: bytes, chain_id: int) -> Block:
     header = Header.decode(rlp_fast.encode(fields[0]))
     if not all(isinstance(raw, bytes) for raw in fields[1]):
         raise InvalidBlock("a block's transactions must be RLP strings")
-    return Block(header, tuple(decode_transaction(raw, chain_id) for raw in fields[1]))
+    return Block(header, tuple(known(keccak256(raw)) or decode_transaction(raw, chain_id) for raw in fields[1]))
 
 
 def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:

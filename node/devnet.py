@@ -57,6 +57,7 @@ class DevnetNode:
     bootnodes_file: Path
     log_path: Path
     extra_args: tuple[str, ...] = ()
+    """Options of `run` (e.g. `--round-timeout-ms 2000`)."""
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -64,7 +65,7 @@ class DevnetNode:
         return f"http://{HOST}:{self.rpc_port}"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "node.cli", *self.extra_args, "run", "--datadir", str(self.datadir),
+        return [sys.executable, "-m", "node.cli", "run", *self.extra_args, "--datadir", str(self.datadir),
                 "--key", str(self.keystore), "--password-file", str(self.password_file),
                 "--rpc", f"{HOST}:{self.rpc_port}", "--p2p", f"{HOST}:{self.p2p_port}",
                 "--bootnodes", str(self.bootnodes_file)]

@@ -17,6 +17,11 @@ from node.service import Node
 from node.bft.votes import PendingVotes
 
 
+MAX_BLOCK_TRANSACTIONS = 1_000
+"""Transactions per block: every validator re-executes the block inside the round timeout, so a block must stay
+well under it (about a second of execution on one core of a small server)."""
+
+
 class EmptyBlockTooEarly(InvalidBlock):
     """An empty block proposed before the empty-block period since its parent elapsed."""
 
@@ -30,11 +35,25 @@ def empty_block_allowed_at(node: Node) -> int:
     return node.head.timestamp + node.genesis.empty_block_period_s
 
 
+def has_ready_transactions(node: Node) -> bool:
+    """Whether a block built now would hold a transaction: one waits whose nonce is next for its sender.
+
+    Transactions with a nonce gap (their predecessors still travelling by gossip) do not count, or a proposer would
+    build an empty block that the rule above makes every validator refuse."""
+    if len(node.mempool) == 0:
+        return False
+    with node.lock:
+        state = node.state_at()
+        return bool(node.mempool.ready(lambda sender: state.get_account(sender).nonce, 1))
+
+
 class NodeBlockSource:
     """`consensus.abc.BlockSource` over a `Node`; called from the driver's consensus thread only."""
 
-    def __init__(self, node: Node, proposer: bytes, votes: PendingVotes) -> None:
+    def __init__(self, node: Node, proposer: bytes, votes: PendingVotes,
+                 max_transactions: int = MAX_BLOCK_TRANSACTIONS) -> None:
         self.node = node
+        self.max_transactions = max_transactions
         self.proposer = proposer
         self.votes = votes
         self._blocks: dict[bytes, Block] = {}
@@ -45,7 +64,7 @@ class NodeBlockSource:
         with self.node.lock:
             self._check_height(height)
             vote = self.votes.choose(self.node.validator_snapshot(), self.proposer, height)
-            executed = self.node.build_block(self.proposer, vote=vote)
+            executed = self.node.build_block(self.proposer, vote=vote, max_transactions=self.max_transactions)
         data = executed.block.encode()
         self._remember(data, executed.block)
         return executed.block.hash, data
@@ -69,7 +88,7 @@ class NodeBlockSource:
             cached = self._blocks.get(key)
         if cached is not None:
             return cached
-        block = decode_block(data, self.node.rules.chain_id)
+        block = decode_block(data, self.node.rules.chain_id, self.node.mempool.get)
         self._remember(data, block)
         return block
 

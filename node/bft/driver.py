@@ -32,7 +32,7 @@ from consensus.events import (
 )
 from consensus.messages import InvalidMessage, Message, decode_message
 from consensus.qbft import QbftEngine
-from node.bft.block_source import NodeBlockSource, empty_block_allowed_at
+from node.bft.block_source import NodeBlockSource, empty_block_allowed_at, has_ready_transactions
 from node.blocks import Block, with_seals
 from node.exceptions import InvalidBlock
 from node.service import Node
@@ -42,6 +42,8 @@ log = logging.getLogger("energy.qbft")
 INPUT_QUEUE = 10_000
 """Inputs (messages, timer events) waiting for the engine; beyond this, messages are dropped (logged)."""
 IDLE_POLL_S = 1.0
+READY_CHECK_S = 0.05
+"""Least time between two checks for ready transactions while waiting for work (each takes the node's lock)."""
 WARN_REASONS = ("sender is not a validator", "future message from a non-validator", "invalid block",
                 "invalid commit seal", "commit seal signed by another", "unjustified")
 """Rejections that mean a faulty or hostile validator (logged as warnings); the rest are the network's normal
@@ -202,12 +204,13 @@ class QbftDriver:
         self._put(("timer", event))
 
     async def _wait_for_work(self) -> None:
-        """Until transactions wait in the mempool or an empty block is due (bounded by the empty-block period)."""
+        """Until transactions are ready for a block or an empty block is due (bounded by the empty-block period)."""
         while True:
             self.work.clear()
             remaining = empty_block_allowed_at(self.node) - time.time()
-            if len(self.node.mempool) > 0 or remaining <= 0:
+            if remaining <= 0 or await asyncio.to_thread(has_ready_transactions, self.node):
                 return
+            await asyncio.sleep(READY_CHECK_S)
             try:
                 await asyncio.wait_for(self.work.wait(), timeout=min(remaining, IDLE_POLL_S))
             except TimeoutError:

@@ -37,7 +37,9 @@ class BftSettings:
     """`/ip4/<host>/tcp/<port>`."""
     bootnodes: tuple[str, ...] = ()
     """Multiaddrs `/ip4/../tcp/../p2p/<peer id>` of every other validator (and observer) to keep connected."""
-    round_timeout_ms: int = 2_000
+    round_timeout_ms: int = 4_000
+    """Round 0's timeout (doubling each round): block period, building, re-execution by every validator and three
+    message rounds must fit in it."""
 
 
 class BftService:

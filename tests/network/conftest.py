@@ -18,7 +18,7 @@ def devnet(tmp_path_factory) -> Devnet:
     """4 validators running (observer-1 and observer-2 prepared, not started), 200 ms blocks, empty ones each 1 s."""
     directory = Path(tmp_path_factory.mktemp("devnet"))
     new_network(4, directory, observers=2, block_period_ms=200, empty_block_period_s=1)
-    net = prepare_devnet(directory, 4, 2, base_port=free_base_port())
+    net = prepare_devnet(directory, 4, 2, base_port=free_base_port(), extra_args=("--round-timeout-ms", "2000"))
     for node in net.validators:
         node.start()
     try:
