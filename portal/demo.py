@@ -61,6 +61,11 @@ def demo_dataset(period: int) -> bytes:
     return f"<message class=\"80020\"><period>{period}</period><meter>SN1001</meter></message>".encode()
 
 
+def demo_contract(account_number: int) -> bytes:
+    """The signed supply contract whose hash the demo retailer registers for an account."""
+    return f"Договор энергоснабжения № {account_number} от 2026-01-01".encode()
+
+
 def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
     """Write the demo market; returns the ids the tests look for."""
     send = chain.send
@@ -112,6 +117,7 @@ def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
              address, 1, remote, False, 20_000, MOSCOW_UTC_OFFSET, 1_000_000, 0, first - 1800)
     chain.seal()
     send(keys.grid, registry.ADDRESS, "bindGateway", 1001, gateway)
+    send(keys.retailer, registry.ADDRESS, "registerContract", 1001, 1001, keccak256(demo_contract(1001)), 20260101)
     chain.seal()
     starts = list(range(first, last, 1800))
     registers, register = [], 1_000_000

@@ -27,19 +27,35 @@ def _rub(kopecks: int) -> str:
     return f"{kopecks // 100:,}".replace(",", " ") + f",{kopecks % 100:02d}"
 
 
-def invoice_pdf(invoice: dict, lines: list[dict], account: dict | None, consumer) -> bytes:
+def _document(title: str) -> FPDF:
     pdf = FPDF(format="A4")
     regular = _font()
     pdf.add_font("DejaVu", fname=str(regular))
     bold = regular.with_name("DejaVuSans-Bold.ttf")
     pdf.add_font("DejaVu", style="B", fname=str(bold if bold.exists() else regular))
-    pdf.set_font("DejaVu", size=11)
+    pdf.set_font("DejaVu", size=16)
     pdf.add_page()
-    pdf.set_font_size(16)
-    period = f"{invoice['period'] // 100}-{invoice['period'] % 100:02d}"
-    pdf.cell(0, 10, _("Invoice %(id)s for %(period)s", id=invoice["invoice_id"], period=period),
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font_size(11)
+    return pdf
+
+
+def contract_pdf(contract: dict, account: dict, retailer: dict | None, consumer) -> bytes:
+    """The supply contract's particulars as recorded on the ledger, with the hash of the signed document."""
+    pdf = _document(_("Supply contract %(id)s", id=contract["contract_id"]))
+    for caption, value in ((_("Account"), account["number"]),
+                           (_("Retailer"), (retailer or {}).get("name") or account["retailer"]),
+                           (_("Consumer"), consumer.full_name or account["consumer"]),
+                           (_("Address"), account["premises_address"]),
+                           (_("Hash of the signed document"), contract["document_hash"]),
+                           (_("Registered in block"), contract["block_number"])):
+        pdf.multi_cell(0, 7, f"{caption}: {value}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def invoice_pdf(invoice: dict, lines: list[dict], account: dict | None, consumer) -> bytes:
+    period = f"{invoice['period'] // 100}-{invoice['period'] % 100:02d}"
+    pdf = _document(_("Invoice %(id)s for %(period)s", id=invoice["invoice_id"], period=period))
     for caption, value in ((_("Account"), invoice["account_number"]),
                            (_("Consumer"), consumer.full_name or invoice["consumer"]),
                            (_("Address"), account["premises_address"] if account else ""),

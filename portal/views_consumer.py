@@ -18,7 +18,7 @@ from portal import queries
 from portal.charts import bar_chart
 from portal.i18n import gettext_ as _
 from portal.labels import OPTION_KINDS, label
-from portal.pdf import invoice_pdf
+from portal.pdf import contract_pdf, invoice_pdf
 from portal.web import (BadInput, MOSCOW, date_range, flash, int_param, paging, redirect, render, require_role,
                         scope, state, text_param, user)
 from portal.writes import WriteRejected
@@ -75,8 +75,25 @@ async def account(request: web.Request):
                                [meter["meter_id"]])
     option = _current_option(request, number)
     bills = queries.invoices(db, scope(request), account_number=number, page_size=12).rows
+    contracts = db.query("SELECT * FROM consumer_contracts WHERE account_number = ? ORDER BY contract_id",
+                         [number])
     return render(request, "consumer/account.html", {"account": info, "meters": meters, "option": option,
-                                                     "invoices": bills})
+                                                     "invoices": bills, "contracts": contracts})
+
+
+@routes.get("/c/accounts/{number}/contracts/{contract_id}/pdf")
+async def contract_document(request: web.Request):
+    _consumer(request)
+    number = int_param(request.match_info, "number", low=1)
+    info = _own_account(request, number)
+    db = state(request).readers
+    contract = db.one("SELECT * FROM consumer_contracts WHERE contract_id = ? AND account_number = ?",
+                      [int_param(request.match_info, "contract_id", low=1), number])
+    if contract is None:
+        raise web.HTTPNotFound()
+    body = contract_pdf(contract, info, queries.company(db, info["retailer"]), user(request))
+    return web.Response(body=body, content_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="contract-{contract["contract_id"]}.pdf"'})
 
 
 def _current_option(request: web.Request, number: int) -> int | None:

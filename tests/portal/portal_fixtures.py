@@ -41,6 +41,7 @@ class PortalServer:
     market: dict
     keys: DemoKeys
     limiter: LoginLimiter
+    secret_path: Path
 
 
 def _keys(directory: Path) -> DemoKeys:
@@ -101,7 +102,8 @@ def portal_server(tmp_path_factory):
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert ready.wait(20) and thread.is_alive(), "portal did not start"
-    yield PortalServer(f"http://127.0.0.1:{port}", node, indexer, market, keys, limiter)
+    yield PortalServer(f"http://127.0.0.1:{port}", node, indexer, market, keys, limiter,
+                       base / "portal.secret")
     loop.call_soon_threadsafe(stop.set)
     thread.join(20)
     indexer.close()

@@ -1,20 +1,29 @@
 """The portal over real HTTP without a browser: login, roles, CSRF, bad input, documents."""
 
+import base64
+import http.cookiejar
+import json
 import re
 import sqlite3
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
-from portal.demo import DEMO_PASSWORD
+from cryptography.fernet import Fernet
+
+from portal.app import SESSION_MAX_AGE_S
+from node.crypto import keccak256
+from portal.demo import DEMO_PASSWORD, demo_contract
 from portal_fixtures import browser, portal_server  # noqa: F401  (fixtures)
 
 
 class Client:
     def __init__(self, base: str) -> None:
         self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
     def get(self, path: str) -> tuple[int, str]:
         try:
@@ -62,6 +71,7 @@ def test_a_consumer_cannot_open_another_consumers_account_invoice_or_tariffs(por
     client = Client(portal_server.url)
     client.login("petrova")
     for path in ("/c/accounts/1001", f"/c/invoices/{portal_server.market['invoice_id']}",
+                 "/c/accounts/1001/contracts/1001/pdf", "/c/accounts/1002/contracts/1001/pdf",
                  f"/c/invoices/{portal_server.market['invoice_id']}/pdf", "/c/tariffs/1001", "/g/accounts",
                  "/r/accounts"):
         status, _ = client.get(path)
@@ -97,12 +107,15 @@ def test_bad_filters_and_typed_readings_get_a_clear_message(portal_server):
     assert len(portal_server.node.mempool) == 0
 
 
-def test_the_invoice_pdf_is_a_pdf(portal_server):
+def test_the_invoice_and_the_contract_download_as_pdf(portal_server):
     client = Client(portal_server.url)
     client.login("ivanov")
-    request = client.opener.open(f"{portal_server.url}/c/invoices/{portal_server.market['invoice_id']}/pdf")
-    assert request.headers["Content-Type"] == "application/pdf"
-    assert request.read().startswith(b"%PDF")
+    for path in (f"/c/invoices/{portal_server.market['invoice_id']}/pdf", "/c/accounts/1001/contracts/1001/pdf"):
+        with client.opener.open(portal_server.url + path, timeout=20) as response:
+            assert response.headers["Content-Type"] == "application/pdf"
+            assert response.read().startswith(b"%PDF")
+    _, page = client.get("/c/accounts/1001")
+    assert "0x" + keccak256(demo_contract(1001)).hex() in page
 
 
 def test_notarized_datasets_are_revalidated_and_a_file_is_checked_by_its_hash(portal_server):
@@ -138,3 +151,22 @@ def test_the_consumers_tree_finds_an_account_by_the_consumers_name(portal_server
     client.login("grid")
     _, page = client.get("/g/tree?q=" + urllib.parse.quote("Петрова"))
     assert "/g/accounts/1002" in page and "/g/accounts/1001" not in page and "SN1002" in page
+
+
+def session_cookie(secret_path, username: str, created: int) -> str:
+    """A session cookie as the portal would have issued it at `created` (it holds the server secret)."""
+    fernet = Fernet(base64.urlsafe_b64encode(secret_path.read_bytes()))
+    data = json.dumps({"created": created, "session": {"user": username, "csrf_token": "t"}}).encode()
+    return fernet.encrypt_at_time(data, created).decode()
+
+
+def test_an_expired_session_goes_back_to_the_login_page(portal_server):
+    now = int(time.time())
+    for created, expected in ((now - 60, "/c/accounts"), (now - SESSION_MAX_AGE_S - 60, "/login")):
+        client = Client(portal_server.url)
+        cookie = http.cookiejar.Cookie(0, "energy_portal", session_cookie(portal_server.secret_path, "ivanov", created),
+                                       None, False, "127.0.0.1", False, False, "/", True, False, None, False, None,
+                                       None, {})
+        client.jar.set_cookie(cookie)
+        with client.opener.open(portal_server.url + "/c/accounts", timeout=20) as response:
+            assert urllib.parse.urlparse(response.url).path == expected
