@@ -10,7 +10,7 @@ import datetime
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts_py import registry
@@ -25,6 +25,24 @@ View = Callable[[bytes, str, tuple], tuple | None]
 INVOICE_STATUS = {"InvoiceConfirmed": "confirmed", "InvoiceDisputed": "disputed", "InvoicePaid": "paid"}
 
 
+@dataclass
+class MeterCache:
+    """Per meter: (UTC offset, latest indexed interval). Saves two lookups per reading; the indexer drops it when
+    a batch rolls back, and meter updates drop their entry."""
+
+    entries: dict[int, tuple[int, int | None]] = field(default_factory=dict)
+
+    def get(self, db: sqlite3.Connection, meter_id: int) -> tuple[int, int | None]:
+        found = self.entries.get(meter_id)
+        if found is None:
+            row = db.execute("SELECT utc_offset_s, (SELECT max(interval_start) FROM readings WHERE meter_id=?) "
+                             "FROM meters WHERE meter_id=?", (meter_id, meter_id)).fetchone()
+            found = (row[0], row[1]) if row else (0, db.execute(
+                "SELECT max(interval_start) FROM readings WHERE meter_id=?", (meter_id,)).fetchone()[0])
+            self.entries[meter_id] = found
+        return found
+
+
 @dataclass(frozen=True)
 class LogContext:
     block_number: int
@@ -32,6 +50,7 @@ class LogContext:
     tx_hash: str
     log_index: int
     view: View
+    meters: MeterCache = field(default_factory=MeterCache)
 
 
 def hexa(value: bytes) -> str:
@@ -91,6 +110,7 @@ def _metering_point(db, ctx, a) -> None:
 
 def _meter(db, ctx, a) -> None:
     meter_id = a["meter_id"]
+    ctx.meters.entries.pop(meter_id, None)
     c = ctx.view(registry.ADDRESS, "meter", (meter_id,))
     if c is None:
         return
@@ -120,9 +140,9 @@ def _consumer_contract(db, ctx, a) -> None:
 
 
 # --- readings ------------------------------------------------------------------------------------------------
-def _add_daily(db, meter_id: int, interval_start: int, d_import: int, d_export: int, count: int) -> None:
-    row = db.execute("SELECT utc_offset_s FROM meters WHERE meter_id=?", (meter_id,)).fetchone()
-    day = local_day(interval_start, row[0] if row else 0)
+def _add_daily(db, meter_id: int, interval_start: int, d_import: int, d_export: int, count: int,
+               utc_offset_s: int) -> None:
+    day = local_day(interval_start, utc_offset_s)
     db.execute("INSERT INTO readings_daily VALUES (?,?,?,?,?) ON CONFLICT (meter_id, day) DO UPDATE SET "
                "import_wh=import_wh+excluded.import_wh, export_wh=export_wh+excluded.export_wh, "
                "intervals=intervals+excluded.intervals", (meter_id, day, d_import, d_export, count))
@@ -131,17 +151,22 @@ def _add_daily(db, meter_id: int, interval_start: int, d_import: int, d_export: 
 def _reading(db, ctx, a) -> None:
     """A late reading inside a gap takes its increase from the interval that closed the gap, as the contract does."""
     meter_id, start = a["meter_id"], a["interval_start"]
-    later = db.execute("SELECT interval_start FROM readings WHERE meter_id=? AND interval_start>? "
-                       "ORDER BY interval_start LIMIT 1", (meter_id, start)).fetchone()
+    utc_offset_s, latest = ctx.meters.get(db, meter_id)
+    later = None
+    if latest is not None and latest > start:
+        later = db.execute("SELECT interval_start FROM readings WHERE meter_id=? AND interval_start>? "
+                           "ORDER BY interval_start LIMIT 1", (meter_id, start)).fetchone()
     if later is not None:
         db.execute("UPDATE readings SET delta_import_wh=delta_import_wh-?, delta_export_wh=delta_export_wh-? "
                    "WHERE meter_id=? AND interval_start=?",
                    (a["delta_import_wh"], a["delta_export_wh"], meter_id, later[0]))
-        _add_daily(db, meter_id, later[0], -a["delta_import_wh"], -a["delta_export_wh"], 0)
+        _add_daily(db, meter_id, later[0], -a["delta_import_wh"], -a["delta_export_wh"], 0, utc_offset_s)
+    else:
+        ctx.meters.entries[meter_id] = (utc_offset_s, start)
     db.execute("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?,?,?,?)",
                (meter_id, start, num(a["import_wh"]), num(a["export_wh"]), num(a["delta_import_wh"]),
                 num(a["delta_export_wh"]), int(a["manual"]), ctx.tx_hash, ctx.block_number))
-    _add_daily(db, meter_id, start, a["delta_import_wh"], a["delta_export_wh"], 1)
+    _add_daily(db, meter_id, start, a["delta_import_wh"], a["delta_export_wh"], 1, utc_offset_s)
 
 
 def _conflict(db, ctx, a) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts_py.participants import ROLE_BY_NAME
-from indexer.apply import LogContext, apply_event, hexa, view_at
+from indexer.apply import LogContext, MeterCache, apply_event, hexa, view_at
 from indexer.decode import decode_call, decode_log, jsonable
 from indexer.store import (INDEX_FILE, Checkpoint, ReadModelError, open_writer, read_checkpoint,
                            write_checkpoint)
@@ -46,6 +46,7 @@ class Indexer:
         self._lock = threading.Lock()
         self.checkpoint = read_checkpoint(self.db)
         self.readings_indexed = 0
+        self.meters = MeterCache()
 
     @classmethod
     def for_datadir(cls, node: Node, datadir: Path) -> Indexer:
@@ -84,6 +85,7 @@ class Indexer:
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
+            self.meters = MeterCache()
             raise
         self.checkpoint = checkpoint
 
@@ -115,7 +117,8 @@ class Indexer:
             for entry in receipt.logs:
                 event = decode_log(entry.address, entry.topics, entry.data)
                 if event is not None:
-                    apply_event(db, LogContext(header.number, header.timestamp, hexa(tx.hash), log_index, view), event)
+                    apply_event(db, LogContext(header.number, header.timestamp, hexa(tx.hash), log_index, view,
+                                                      self.meters), event)
                     if event.name == "ReadingRecorded":
                         self.readings_indexed += 1
                 log_index += 1
