@@ -24,7 +24,7 @@ from consensus.rlp_fields import MalformedField, read_bytes, read_int, read_list
 from consensus.seals import HASH_LENGTH, SEAL_LENGTH, sign_commit_seal
 from node.crypto import InvalidSignature, keccak256, private_key_to_address, recover_from_bytes, sign_recoverable_bytes
 
-MAX_MESSAGE_BYTES = 1024 * 1024
+MAX_MESSAGE_BYTES = 3 * 1024 * 1024
 """Larger messages are refused before decoding: a block plus its justification fits well under this."""
 MAX_CERTIFICATE_ENTRIES = 256
 """Signed entries per justification list: a quorum of a set of up to 256 validators (we run a few dozen). Each entry

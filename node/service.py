@@ -41,6 +41,10 @@ log = logging.getLogger("energy.node")
 MAX_FUTURE_DRIFT_S = 15
 """How far ahead of this node's clock a proposed block's timestamp may be."""
 
+MAX_BLOCK_TRANSACTION_BYTES = 1024 * 1024
+"""A proposer stops adding transactions at this many bytes, so a proposal always fits a consensus message
+(3 MiB) and a network frame (4 MiB) with room for its justification."""
+
 
 @dataclass(frozen=True)
 class ExecutedBlock:
@@ -166,8 +170,9 @@ class Node:
             chosen: list[Transaction] = []
             receipts: list[Receipt] = []
             gas_used = 0
+            size = 0
             for tx in self.mempool.ready(lambda a: state.get_account(a).nonce, max_transactions):
-                if gas_used + tx.gas > self.rules.block_gas_limit:
+                if gas_used + tx.gas > self.rules.block_gas_limit or size + len(tx.raw) > MAX_BLOCK_TRANSACTION_BYTES:
                     break
                 try:
                     check_nonce_and_funds(state, tx)
@@ -177,6 +182,7 @@ class Node:
                     continue
                 receipt = apply_transaction(state, self.contracts, info, tx, gas_used)
                 gas_used = receipt.cumulative_gas_used
+                size += len(tx.raw)
                 chosen.append(tx)
                 receipts.append(receipt)
             extra = BftExtraData(bytes(32), self.validator_snapshot(parent).validators, vote, 0, ())
