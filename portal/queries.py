@@ -5,6 +5,7 @@ queries are scoped by his address, a retailer's by its address; the grid company
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from indexer.store import Readers
@@ -30,17 +31,25 @@ class Page:
     rows: list[dict]
     page: int
     page_size: int
-    total: int
+    total: int | None
+    """Rows matching in all; None where counting them would cost more than the page (readings)."""
+    has_next: bool
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // self.page_size))
 
 
 def _paged(db: Readers, sql: str, params: list, page: int, page_size: int, order: str) -> Page:
     total = db.one(f"SELECT count(*) AS n FROM ({sql})", params)["n"]
     rows = db.query(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", params + [page_size, (page - 1) * page_size])
-    return Page(rows, page, page_size, total)
+    return Page(rows, page, page_size, total, page * page_size < total)
+
+
+def _uncounted(db: Readers, sql: str, params: list, page: int, page_size: int, order: str) -> Page:
+    """A page without the total: one row more than asked tells whether a next page exists."""
+    rows = db.query(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", params + [page_size + 1, (page - 1) * page_size])
+    return Page(rows[:page_size], page, page_size, None, len(rows) > page_size)
 
 
 # --- accounts and meters -------------------------------------------------------------------------------------
@@ -100,30 +109,70 @@ def account_history(db: Readers, number: int, names: tuple[str, ...], key: str =
 
 
 # --- readings ------------------------------------------------------------------------------------------------
+MAX_LISTED_METERS = 500
+"""Up to this many meters in scope, readings are read meter by meter (primary key); beyond, by time."""
+
+
+def _meters_in_scope(db: Readers, scope: Scope, account_number, serial: str, address: str) -> list[int] | None:
+    """The meter ids a readings query may touch, or None when the whole market's meters are in scope."""
+    where, params = scope.accounts_where()
+    if where == "1 = 1" and account_number is None and not serial and not address:
+        return None
+    sql = f"SELECT m.meter_id FROM meters m JOIN accounts a ON a.number = m.account_number WHERE {where}"
+    sql, params = _meter_filters(sql, params, account_number, serial, address)
+    rows = db.query(sql + " LIMIT ?", params + [MAX_LISTED_METERS + 1])
+    return None if len(rows) > MAX_LISTED_METERS and where == "1 = 1" else [r["meter_id"] for r in rows]
+
+
 def readings(db: Readers, scope: Scope, *, start: int, end: int, account_number: int | None = None,
              serial: str = "", address: str = "", page: int = 1, page_size: int = 50) -> Page:
-    where, params = scope.accounts_where()
+    """Readings newest first with their transaction hashes; not counted (a month holds millions)."""
+    meter_ids = _meters_in_scope(db, scope, account_number, serial, address)
     sql = ("SELECT r.*, m.serial, m.account_number, m.installation_address FROM readings r "
-           "JOIN meters m ON m.meter_id = r.meter_id JOIN accounts a ON a.number = m.account_number "
-           f"WHERE {where} AND r.interval_start >= ? AND r.interval_start < ?")
-    params += [start, end]
-    sql, params = _meter_filters(sql, params, account_number, serial, address)
-    return _paged(db, sql, params, page, page_size, "r.interval_start DESC, r.meter_id")
+           "JOIN meters m ON m.meter_id = r.meter_id WHERE r.interval_start >= ? AND r.interval_start < ?")
+    params: list = [start, end]
+    if meter_ids is not None and len(meter_ids) <= MAX_LISTED_METERS:
+        sql += f" AND r.meter_id IN ({','.join('?' * len(meter_ids)) or 'NULL'})"
+        params += meter_ids
+    else:
+        where, scope_params = scope.accounts_where()
+        sql = sql.replace("WHERE", f"JOIN accounts a ON a.number = m.account_number WHERE {where} AND", 1)
+        params = scope_params + params
+        sql, params = _meter_filters(sql, params, account_number, serial, address)
+    return _uncounted(db, sql, params, page, page_size, "r.interval_start DESC, r.meter_id")
 
 
 def consumption_series(db: Readers, scope: Scope, *, start: int, end: int, group: str,
                        account_number: int | None = None, serial: str = "", address: str = "",
                        utc_offset_s: int = 3 * 3600) -> list[tuple[int, int]]:
-    """(bucket start, Wh imported) per local day or per half hour, over the accounts in scope."""
+    """(bucket start, Wh imported) per local day (from the indexer's daily sums) or per half hour."""
     where, params = scope.accounts_where()
-    bucket = "r.interval_start" if group == "30min" else \
-        f"((r.interval_start + {int(utc_offset_s)}) / 86400) * 86400 - {int(utc_offset_s)}"
-    sql = (f"SELECT {bucket} AS bucket, sum(r.delta_import_wh) AS wh FROM readings r "
-           "JOIN meters m ON m.meter_id = r.meter_id JOIN accounts a ON a.number = m.account_number "
-           f"WHERE {where} AND r.interval_start >= ? AND r.interval_start < ?")
-    params += [start, end]
+    if group == "30min":
+        sql = ("SELECT r.interval_start AS bucket, sum(r.delta_import_wh) AS wh FROM readings r "
+               "JOIN meters m ON m.meter_id = r.meter_id JOIN accounts a ON a.number = m.account_number "
+               f"WHERE {where} AND r.interval_start >= ? AND r.interval_start < ?")
+        params += [start, end]
+    else:
+        sql = ("SELECT d.day AS bucket, sum(d.import_wh) AS wh FROM readings_daily d "
+               "JOIN meters m ON m.meter_id = d.meter_id JOIN accounts a ON a.number = m.account_number "
+               f"WHERE {where} AND d.day >= ? AND d.day < ?")
+        params += [_local_day(start, utc_offset_s), _local_day(end, utc_offset_s)]
     sql, params = _meter_filters(sql, params, account_number, serial, address)
-    return [(row["bucket"], row["wh"]) for row in db.query(sql + " GROUP BY bucket ORDER BY bucket", params)]
+    rows = db.query(sql + " GROUP BY bucket ORDER BY bucket", params)
+    if group == "30min":
+        return [(row["bucket"], row["wh"]) for row in rows]
+    return [(_day_start(row["bucket"], utc_offset_s), row["wh"]) for row in rows]
+
+
+def _local_day(moment: int, utc_offset_s: int) -> int:
+    day = datetime.datetime.fromtimestamp(moment + utc_offset_s, datetime.timezone.utc)
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+def _day_start(yyyymmdd: int, utc_offset_s: int) -> int:
+    year, rest = divmod(yyyymmdd, 10_000)
+    month, day = divmod(rest, 100)
+    return int(datetime.datetime(year, month, day, tzinfo=datetime.timezone.utc).timestamp()) - utc_offset_s
 
 
 def _meter_filters(sql: str, params: list, account_number, serial: str, address: str) -> tuple[str, list]:

@@ -286,6 +286,8 @@ def consumption_page(request: web.Request, template: str, **extra):
         raise BadInput(_("Half-hour grouping covers at most 31 days."))
     number = int_param(request.query, "account", low=1)
     serial, address = text_param(request.query, "serial"), text_param(request.query, "address")
+    if group == "30min" and user(request).role != "consumer" and number is None and not serial:
+        raise BadInput(_("Choose an account or a meter for half-hour grouping."))
     series = queries.consumption_series(state(request).readers, scope(request), start=start, end=end, group=group,
                                         account_number=number, serial=serial, address=address)
     fmt = "%m-%d %H:%M" if group == "30min" else "%m-%d"

@@ -121,8 +121,7 @@ async def meter(request: web.Request):
     first, last, start, end = date_range(request.query, default_days=31)
     page, size = paging(request.query, 50)
     found = queries.readings(db, scope(request), start=start, end=end, account_number=info["account_number"],
-                             page=page, page_size=size)
-    found.rows[:] = [r for r in found.rows if r["meter_id"] == meter_id]
+                             serial=info["serial"], page=page, page_size=size)
     return render(request, "grid/meter.html", {
         "meter": info, "page": found, "first": first, "last": last,
         "point": db.one("SELECT * FROM metering_points WHERE point_id = ?", [info["point_id"]]),
