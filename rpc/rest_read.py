@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import sqlite3
 from typing import Any
 
 from aiohttp import web
@@ -48,16 +49,21 @@ TARIFF_GROUP = obj(group_id=S_INT, retailer=S_STR, name=S_STR, deleted=S_INT, op
 
 
 def _page(readers: Readers, select: str, where: list[str], args: list, order: str, limit: int,
-          offset: int) -> dict[str, Any]:
+          offset: int, count_from: str | None = None) -> dict[str, Any]:
+    """A page of `select` and the total; `count_from` counts over a cheaper FROM when the filters allow it."""
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    (total,) = readers.connection().execute(f"SELECT count(*) FROM ({select}{clause})", args).fetchone()
+    counted = f"SELECT 1 FROM {count_from}" if count_from else select
+    (total,) = readers.connection().execute(f"SELECT count(*) FROM ({counted}{clause})", args).fetchone()
     items = readers.query(f"{select}{clause} ORDER BY {order} LIMIT ? OFFSET ?", [*args, limit, offset])
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 async def run(request: web.Request, function, *args) -> Any:
     """Queries run in worker threads (SQLite is blocking), each with its own read connection."""
-    return await asyncio.to_thread(function, request.app[READERS_KEY], *args)
+    try:
+        return await asyncio.to_thread(function, request.app[READERS_KEY], *args)
+    except sqlite3.OperationalError as exc:
+        raise ApiError(503, "read_model_unavailable", f"the read model cannot be read yet: {exc}") from None
 
 
 def _local_start(day: datetime.date, offset_s: int) -> int:
@@ -128,6 +134,10 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _joins_meters(where: list[str]) -> bool:
+    return any("m." in w for w in where)
+
+
 def _meter_filter(p: dict, where: list, args: list, alias: str) -> None:
     for name, column in (("account", "m.account_number"), ("serial", "m.serial"), ("meter", f"{alias}.meter_id")):
         if p.get(name) is not None:
@@ -157,7 +167,9 @@ async def readings(request, p):
                 args.append(_day_number(p["to"]))
             select = ("SELECT r.meter_id, m.serial, m.account_number, r.day, r.import_wh, r.export_wh, r.intervals "
                       "FROM readings_daily r JOIN meters m ON m.meter_id=r.meter_id")
-            return _page(readers, select, where, args, "r.meter_id, r.day", p["limit"], p["offset"])
+            by_meter = any(w.startswith(("m.", "r.meter_id")) for w in where)
+            return _page(readers, select, where, args, "r.meter_id, r.day" if by_meter else "r.day, r.meter_id",
+                         p["limit"], p["offset"], None if _joins_meters(where) else "readings_daily r")
         if p["from"]:
             where.append("r.interval_start>=?")
             args.append(_local_start(p["from"], offset_s))
@@ -167,7 +179,11 @@ async def readings(request, p):
         select = ("SELECT r.meter_id, m.serial, m.account_number, r.interval_start, r.import_wh, r.export_wh, "
                   "r.delta_import_wh, r.delta_export_wh, r.manual, r.tx_hash, r.block_number "
                   "FROM readings r JOIN meters m ON m.meter_id=r.meter_id")
-        return _page(readers, select, where, args, "r.meter_id, r.interval_start", p["limit"], p["offset"])
+        by_meter = any(w.startswith(("m.", "r.meter_id")) for w in where)
+        # without a meter filter, walk the interval index (interval_start, meter_id) instead of every meter
+        order = "r.meter_id, r.interval_start" if by_meter else "r.interval_start, r.meter_id"
+        return _page(readers, select, where, args, order, p["limit"], p["offset"],
+                     None if _joins_meters(where) else "readings r")
     return await run(request, query)
 
 
@@ -278,9 +294,10 @@ async def readings_report(request, p):
             args.append(_day_number(p["to"]))
         bucket = "r.day" if p["grouping"] == "day" else "r.day / 100"
         clause = f" WHERE {' AND '.join(where)}" if where else ""
+        join = " JOIN meters m ON m.meter_id=r.meter_id" if _joins_meters(where) else ""
         sql = (f"SELECT {bucket} AS bucket, count(DISTINCT r.meter_id) AS meters, sum(r.import_wh) AS import_wh, "
-               "sum(r.export_wh) AS export_wh, sum(r.intervals) AS intervals FROM readings_daily r "
-               f"JOIN meters m ON m.meter_id=r.meter_id{clause} GROUP BY 1 ORDER BY 1")
+               f"sum(r.export_wh) AS export_wh, sum(r.intervals) AS intervals FROM readings_daily r{join}{clause} "
+               "GROUP BY 1 ORDER BY 1")
         return {"grouping": p["grouping"], "items": readers.query(sql, args)}
     return await run(request, query)
 
