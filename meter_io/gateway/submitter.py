@@ -91,8 +91,14 @@ class Submitter:
         return nonce, keccak256(raw), raw
 
     def sign_waiting(self) -> None:
-        """Turn waiting readings and events into signed, stored transactions (bounded by `max_in_flight`)."""
-        in_flight = len(self.queue.open_transactions())
+        """Turn waiting readings and events into signed, stored transactions (bounded by `max_in_flight`).
+
+        Nothing new is signed while a signed transaction has not reached any node yet: during an outage the
+        readings wait unsigned, so the catch-up goes out in a few full batches instead of one per poll."""
+        open_transactions = self.queue.open_transactions()
+        if any(tx.state == PENDING and not tx.sent_at for tx in open_transactions):
+            return
+        in_flight = len(open_transactions)
         for event in self.queue.unassigned_events():
             if in_flight >= self.max_in_flight:
                 return

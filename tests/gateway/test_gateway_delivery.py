@@ -43,6 +43,7 @@ def test_readings_and_a_tamper_event_reach_the_chain_once_and_final(world):
 
 @pytest.mark.slow
 def test_a_day_without_nodes_is_delivered_exactly_once_when_they_return(world, solo_node):
+    world.write_config(max_batch=40)  # the catch-up of 144 readings goes in several bounded transactions
     world.start_gateway()
     world.advance(1)
     world.wait_delivered()
@@ -64,6 +65,8 @@ def test_a_day_without_nodes_is_delivered_exactly_once_when_they_return(world, s
                                              "topics": [RECORDED_TOPIC]})["result"]
         recorded = Counter((int(log["topics"][1], 16), int(log["topics"][2], 16)) for log in logs)
         assert recorded == Counter((m, s) for m, s, _, _ in expected)
+        sizes = [e["readings"] for e in world.log_entries() if e.get("msg") == "readings signed"]
+        assert max(sizes) == 40 and len(sizes) >= 4
     finally:
         world.stop_gateway()
         back.stop()
