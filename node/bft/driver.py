@@ -73,7 +73,6 @@ class QbftDriver:
         self._inputs: asyncio.Queue[tuple[str, object]] = asyncio.Queue(INPUT_QUEUE)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="qbft")
         self._timers: dict[asyncio.Task[None], int] = {}
-        self.decided = 0
 
     # ---- inputs (on the loop) ----
 
@@ -103,8 +102,11 @@ class QbftDriver:
             await self._execute(actions)
             while True:
                 kind, value = await self._inputs.get()
-                actions = await loop.run_in_executor(self._executor, self._step, kind, value)
-                await self._execute(actions)
+                try:
+                    actions = await loop.run_in_executor(self._executor, self._step, kind, value)
+                    await self._execute(actions)
+                except Exception:  # one failed input (a commit the store refused, say) must not stop consensus
+                    log.exception("consensus step failed on %s; going on (sync fills any gap)", kind)
         finally:
             for task in self._timers:
                 task.cancel()
@@ -173,7 +175,6 @@ class QbftDriver:
                     committed = self.node.commit(sealed)
                 except InvalidBlock:  # executed on another head (sync moved it): check and run it again
                     committed = self.node.import_final_block(Block(sealed, block.transactions))
-                self.decided += 1
                 log.info("block %d final in round %d with %d transactions", committed.number, decision.round,
                          len(committed.transactions))
             head = self.node.head.number

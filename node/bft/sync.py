@@ -179,7 +179,9 @@ class SyncClient:
                 raise BadSyncData(f"asked for block {expected}, got {block.number}")
             with self.node.lock:
                 head = self.node.head.number
-                if block.number <= head:  # consensus committed it meanwhile; the same block, since no forks
+                if block.number <= head:  # consensus committed it meanwhile: it must be the same block
+                    if block.hash != self.node.store.hash_by_number(block.number):
+                        raise BadSyncData(f"block {block.number} conflicts with this node's final block")
                     continue
                 self.node.import_final_block(block)
             imported += 1
