@@ -21,7 +21,7 @@ from portal.labels import COMPONENTS, OPTION_KINDS, label
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, gettext_, ngettext_
 from portal.security import CSRF_FIELD, LoginLimiter, csrf_token, csrf_valid
 from portal.users import UserStore, load_secret
-from portal.web import MOSCOW, PAGE_SIZES, STATE, BadInput, PortalState, flash, redirect, render, user
+from portal.web import MOSCOW, PAGE_SIZES, STATE, BadInput, PortalState, redirect, render, user
 from portal.writes import ChainWriter, WriteRejected
 
 log = logging.getLogger("energy.portal")
@@ -117,9 +117,9 @@ async def _errors(request: web.Request, handler):
         return await handler(request)
     except BadInput as exc:
         return render(request, "error.html", {"message": str(exc)}, status=400)
-    except WriteRejected as exc:  # a write the chain refused: back to the page, with the reason
-        await flash(request, "error", gettext_("Not saved: %(reason)s", reason=exc.reason))
-        raise redirect(request.headers.get("Referer") or "/") from None
+    except WriteRejected as exc:  # a write the chain refused: nothing was sent; say why
+        return render(request, "error.html", {"message": gettext_("Not saved: %(reason)s", reason=exc.reason)},
+                      status=409)
     except web.HTTPForbidden as exc:
         return render(request, "error.html", {"message": exc.text or gettext_("Access denied.")}, status=403)
     except web.HTTPNotFound:

@@ -69,8 +69,7 @@ def demo_contract(account_number: int) -> bytes:
 def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
     """Write the demo market; returns the ids the tests look for."""
     send = chain.send
-    grid, retailer = private_key_to_address(keys.grid), private_key_to_address(keys.retailer)
-    other = private_key_to_address(keys.other_retailer)
+    grid = private_key_to_address(keys.grid)
     ivanov, petrova, sidorov = (private_key_to_address(k) for k in keys.consumers)
     gateway = private_key_to_address(keys.gateway)
     period = add_months(period_of(int(time.time()), MOSCOW_UTC_OFFSET), -1)
@@ -93,16 +92,17 @@ def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
          "40702810000000000003", "ПАО Сбербанк")
     send(keys.grid, registry.ADDRESS, "saveContractor", 1, "ООО «Электромонтаж»", "Казань, ул. Гоголя, 5",
          "1655000100", "165501001", "049205603", "40702810000000000100", "ПАО Сбербанк")
-    add_ons = ([3, 5, 6], [grid, retailer, grid], [181_234, 52_345, 1_287])
+    add_on_components, add_on_prices = [3, 5, 6], [181_234, 52_345, 1_287]  # transmission, markup, infrastructure
     for group_id, owner, name in ((1, keys.retailer, "Население, Казань"), (2, keys.retailer, "Население, село"),
                                   (3, keys.other_retailer, "Население, другой сбыт")):
         send(owner, tariffs.ADDRESS, "saveGroup", group_id, name)
         owner_address = private_key_to_address(owner)
         send(owner, tariffs.ADDRESS, "saveOption", group_id, 1, 1, 20260101, MOSCOW_UTC_OFFSET, owner_address, [0],
-             [1440], [Zone.ALL_DAY], [412_345], [], [], 0, 0, add_ons[0], [grid, owner_address, grid], add_ons[2])
+             [1440], [Zone.ALL_DAY], [412_345], [], [], 0, 0, add_on_components, [grid, owner_address, grid],
+             add_on_prices)
         send(owner, tariffs.ADDRESS, "saveOption", group_id, 2, 2, 20260101, MOSCOW_UTC_OFFSET, owner_address,
-             [420, 1380], [1380, 420], [Zone.DAY, Zone.NIGHT], [520_000, 310_000], [], [], 0, 0, add_ons[0],
-             [grid, owner_address, grid], add_ons[2])
+             [420, 1380], [1380, 420], [Zone.DAY, Zone.NIGHT], [520_000, 310_000], [], [], 0, 0,
+             add_on_components, [grid, owner_address, grid], add_on_prices)
     chain.seal()
     accounts = ((1001, keys.retailer, ivanov, "Казань, ул. Баумана, 1, кв. 5", 7, True),
                 (1002, keys.retailer, petrova, "Казань, ул. Баумана, 1, кв. 6", 7, False),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from node.crypto import private_key_to_address
 from portal.demo import DEMO_PASSWORD
 from portal_fixtures import browser, portal_server  # noqa: F401  (fixtures)
 
@@ -116,7 +117,7 @@ def test_the_consumer_compares_tariffs_and_sees_a_consumption_chart(page, portal
     assert rows.count() == 2
     costs = [int(re.sub(r"\D", "", rows.nth(i).locator("td").nth(2).inner_text())) for i in range(2)]
     assert costs == sorted(costs)
-    page.goto(f"/c/consumption?account=1001&from=2026-01-01&group=day")
+    page.goto("/c/consumption?account=1001&from=2026-01-01&group=day")
     assert page.locator("#consumption-chart svg rect").count() >= 28
     page.screenshot(path=shots / "consumer-consumption.png", full_page=True)
 
@@ -152,8 +153,7 @@ def test_the_grid_company_filters_accounts_pages_and_resets(page, portal_server,
     login(page, "grid")
     page.wait_for_url("**/g/accounts")
     assert page.locator("#accounts tbody tr").count() == 3
-    retailer2 = "0x" + __import__("node.crypto", fromlist=["x"]).private_key_to_address(
-        portal_server.keys.other_retailer).hex()
+    retailer2 = "0x" + private_key_to_address(portal_server.keys.other_retailer).hex()
     page.select_option("select[name=retailer]", retailer2)
     page.click("#account-filters button[type=submit]")
     rows = page.locator("#accounts tbody tr")

@@ -170,3 +170,15 @@ def test_an_expired_session_goes_back_to_the_login_page(portal_server):
         client.jar.set_cookie(cookie)
         with client.opener.open(portal_server.url + "/c/accounts", timeout=20) as response:
             assert urllib.parse.urlparse(response.url).path == expected
+
+
+def test_a_write_the_contract_refuses_shows_the_reason_and_sends_nothing(portal_server):
+    client = Client(portal_server.url)
+    client.login("ivanov")
+    invoice = portal_server.market["invoice_id"]
+    _, page = client.get(f"/c/invoices/{invoice}")
+    status, page = client.post(f"/c/invoices/{invoice}/pay", {"amount": "999999,99", "csrf_token": client.csrf(page)})
+    assert status == 409 and "Не сохранено: insufficient balance" in page
+    assert len(portal_server.node.mempool) == 0
+    status, page = client.post(f"/c/invoices/{invoice}/pay", {"amount": "-5", "csrf_token": client.csrf(page)})
+    assert status == 400 and "-5" in page
