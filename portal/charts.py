@@ -10,8 +10,10 @@ WIDTH, HEIGHT = 760, 260
 LEFT, BOTTOM, TOP, RIGHT = 64, 36, 12, 12
 
 
-def bar_chart(points: list[tuple[str, float]], unit: str, *, title: str = "") -> Markup:
-    """Bars of `points` (label, value); labels thinned out so at most ~12 show under the axis."""
+def bar_chart(points: list[tuple[str, float]], unit: str, *, title: str = "",
+              line: list[float | None] | None = None, line_unit: str = "") -> Markup:
+    """Bars of `points` (label, value); labels thinned out so at most ~12 show under the axis. `line` (one value
+    or None per bar) is drawn over the bars on its own scale, labelled on the right (the air temperature)."""
     if not points:
         return Markup("")
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -32,8 +34,22 @@ def bar_chart(points: list[tuple[str, float]], unit: str, *, title: str = "") ->
         if index % every == 0:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
                          f'{escape(label)}</text>')
+    if line and any(value is not None for value in line):
+        parts.append(_line(line, step, plot_h, line_unit))
     parts.append(f'<text x="{LEFT}" y="{HEIGHT - 4}" class="unit">{escape(unit)}</text></svg>')
     return Markup("".join(parts))
+
+
+def _line(values: list[float | None], step: float, plot_h: float, unit: str) -> str:
+    known = [v for v in values if v is not None]
+    low, high = min(known), max(known)
+    span = (high - low) or 1
+    coordinates = " ".join(f"{LEFT + (i + 0.5) * step:.1f},{TOP + plot_h * (1 - (v - low) / span):.1f}"
+                           for i, v in enumerate(values) if v is not None)
+    return (f'<polyline class="line" points="{coordinates}"><title>{escape(unit)}</title></polyline>'
+            f'<text x="{WIDTH - RIGHT}" y="{TOP + 10}" text-anchor="end" class="line-label">'
+            f'{_number(high)} {escape(unit)}</text><text x="{WIDTH - RIGHT}" y="{TOP + plot_h}" text-anchor="end" '
+            f'class="line-label">{_number(low) if low >= 0 else "−" + _number(-low)} {escape(unit)}</text>')
 
 
 def _number(value: float) -> str:

@@ -11,7 +11,8 @@ from indexer.follower import Indexer
 from node.keystore import KeystoreError, load_keystore, read_password
 from node.service import Node
 from node.solo import SoloEngine
-from portal.demo import DEMO_PASSWORD, DemoKeys, LocalSender, add_demo_users, seed_market
+from portal import weather
+from portal.demo import DEMO_PASSWORD, DemoKeys, LocalSender, add_demo_users, demo_weather, seed_market
 from portal.serve import SECRET_FILE, USERS_FILE, write_config
 from portal.users import ROLES, UserError, UserStore, load_secret
 
@@ -82,7 +83,7 @@ def demo(datadir: Path, network_dir: Path) -> None:
     node = Node.open(datadir)
     try:
         keys = DemoKeys(key("grid-company"), key("retailer-1"), key("retailer-2"), key("bank"), key("faucet"))
-        seed_market(LocalSender(node, SoloEngine(node, key("validator-1"))), keys)
+        market = seed_market(LocalSender(node, SoloEngine(node, key("validator-1"))), keys)
         indexer = Indexer.for_datadir(node, datadir)
         indexer.catch_up()
         indexer.close()
@@ -91,9 +92,27 @@ def demo(datadir: Path, network_dir: Path) -> None:
     users = _users(datadir)
     try:
         add_demo_users(users, keys)
+        weather.save(users.db, weather.parse_csv(demo_weather(market["period"])))
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         users.close()
     click.echo(f"demo market written; users grid, retailer, retailer2, ivanov, petrova, sidorov "
                f"with password {DEMO_PASSWORD}")
+
+
+@portal.command("import-weather")
+@DATADIR
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_weather(datadir: Path, csv_file: Path) -> None:
+    """Import outdoor air temperatures (CSV: date[Thh:mm],°C in Moscow time) shown beside consumption charts."""
+    try:
+        points = weather.parse_csv(csv_file.read_text(encoding="utf-8"))
+    except (weather.WeatherError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{csv_file}: {exc}") from exc
+    users = _users(datadir)
+    try:
+        weather.save(users.db, points)
+    finally:
+        users.close()
+    click.echo(f"imported {len(points)} temperatures")

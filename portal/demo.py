@@ -139,6 +139,15 @@ def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
     return {"period": period, "invoice_id": 1001 * 10**9 + period * 1000}
 
 
+def demo_weather(period: int) -> str:
+    """A month of daily outdoor temperatures (CSV, as `energy-node portal import-weather` reads it)."""
+    year, month = divmod(period, 100)
+    rows = ["date,temperature_c"]
+    for day in range(1, 29):
+        rows.append(f"{year:04d}-{month:02d}-{day:02d},{(12 - day * 0.5) if day % 7 else -1.5:.1f}")
+    return "\n".join(rows) + "\n"
+
+
 def add_demo_users(users: UserStore, keys: DemoKeys) -> None:
     users.add("grid", DEMO_PASSWORD, "grid", keys.grid, full_name="Диспетчер сетевой компании")
     users.add("retailer", DEMO_PASSWORD, "retailer", keys.retailer, full_name="Оператор сбыта")

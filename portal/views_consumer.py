@@ -14,7 +14,7 @@ from contracts_py import payments as payments_contract
 from contracts_py import readings as readings_contract
 from contracts_py import ruble, tariffs
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, add_months, period_of
-from portal import queries
+from portal import queries, weather
 from portal.charts import bar_chart
 from portal.i18n import gettext_ as _
 from portal.labels import OPTION_KINDS, label
@@ -292,7 +292,10 @@ def consumption_page(request: web.Request, template: str, **extra):
                                         account_number=number, serial=serial, address=address)
     fmt = "%m-%d %H:%M" if group == "30min" else "%m-%d"
     points = [(dt.datetime.fromtimestamp(bucket, MOSCOW).strftime(fmt), wh / 1000) for bucket, wh in series]
+    temperature = weather.averages(state(request).users.db, start, end, 1800 if group == "30min" else 86400)
+    line = [temperature.get(bucket) for bucket, _wh in series]
     own = queries.accounts(state(request).readers, scope(request), page_size=100).rows
+    chart = bar_chart(points, _("kWh"), title=_("Consumption"), line=line, line_unit="°C")
     return render(request, template, {
-        "first": first, "last": last, "group": group, "chart": bar_chart(points, _("kWh"), title=_("Consumption")),
+        "first": first, "last": last, "group": group, "chart": chart, "has_weather": any(v is not None for v in line),
         "total_wh": sum(wh for _b, wh in series), "accounts": own, "account_number": number, **extra})

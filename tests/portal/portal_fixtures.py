@@ -18,7 +18,8 @@ from node.keystore import load_keystore
 from node.service import Node, init_datadir
 from node.solo import SoloEngine
 from portal import create_portal_app
-from portal.demo import DemoKeys, LocalSender, add_demo_users, seed_market
+from portal import weather
+from portal.demo import DemoKeys, LocalSender, add_demo_users, demo_weather, seed_market
 from portal.security import LoginLimiter
 from portal.users import UserStore, load_secret
 
@@ -66,6 +67,7 @@ def portal_server(tmp_path_factory):
     indexer.catch_up()
     users = UserStore(base / "users.sqlite", load_secret(base / "portal.secret"))
     add_demo_users(users, keys)
+    weather.save(users.db, weather.parse_csv(demo_weather(market["period"])))
     users.close()
 
     loop = asyncio.new_event_loop()

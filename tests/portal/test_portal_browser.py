@@ -119,6 +119,7 @@ def test_the_consumer_compares_tariffs_and_sees_a_consumption_chart(page, portal
     assert costs == sorted(costs)
     page.goto("/c/consumption?account=1001&from=2026-01-01&group=day")
     assert page.locator("#consumption-chart svg rect").count() >= 28
+    assert page.locator("#consumption-chart svg polyline.line").count() == 1  # the imported air temperature
     page.screenshot(path=shots / "consumer-consumption.png", full_page=True)
 
 
