@@ -88,7 +88,10 @@ async def api_errors(request: web.Request, handler):
         if not request.path.startswith(("/api", "/abi")) or exc.status < 400:
             raise
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-        return ApiError(exc.status, codes.get(exc.status, "http_error"), exc.reason).response()
+        response = ApiError(exc.status, codes.get(exc.status, "http_error"), exc.reason).response()
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
 
 def add_rest_routes(app: web.Application) -> None:

@@ -136,6 +136,6 @@ ENDPOINTS = [
     Endpoint("POST", "/transactions", submit, "Submit signed raw transactions (EIP-1559 or legacy EIP-155)", "chain",
              (), obj(results={"type": "array", "items": obj(index=S_INT, hash=S_STR_NULL, error=S_STR_NULL)}),
              body={"type": "object", "required": ["raw"], "properties": {"raw": {"oneOf": [
-                 {"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 1000}]}}},
+                 {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1000}]}}},
              status=202),
 ]

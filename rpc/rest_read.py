@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts_py.participants import ROLE_BY_NAME
 from indexer.store import Readers
 from rpc.openapi import PAGE, ApiError, Endpoint, Param, page_of
 
@@ -310,7 +311,7 @@ METER_FILTERS = (Param("account", "integer", "Account number", minimum=0), Param
 
 ENDPOINTS = [
     Endpoint("GET", "/participants", participants, "Participants and their roles", "registry",
-             (Param("role", "string", "Only holders of this role"), *PAGE), page_of(PARTICIPANT)),
+             (Param("role", "string", "Only holders of this role", choices=tuple(ROLE_BY_NAME)), *PAGE), page_of(PARTICIPANT)),
     Endpoint("GET", "/accounts", accounts, "Personal accounts", "registry",
              (ADDRESS_P("retailer", "Retailer address"), Param("number", "integer", "Account number", minimum=0),
               Param("section", "integer", "Retailer's section", minimum=0), ADDRESS_P("consumer", "Consumer address"),
