@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +48,7 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                extensions=["jinja2.ext.i18n"], context_processors=[_context])
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)
-    env.filters.update(rub=rub, kwh=kwh, when=when, day=day, short=short, period=period)
+    env.filters.update(rub=rub, kwh=kwh, when=when, day=day, short=short, period=period, decoded=decoded)
     env.globals.update(charts=charts, PAGE_SIZES=PAGE_SIZES, with_query=with_query,
                        component_name=lambda code: label(COMPONENTS, code),
                        option_kind=lambda code: label(OPTION_KINDS, code))
@@ -210,6 +211,20 @@ def day(seconds) -> str:
 
 def short(value: str | None, keep: int = 10) -> str:
     return value if not value or len(value) <= keep + 6 else f"{value[:keep]}…{value[-4:]}"
+
+
+def decoded(args_json: str | None, limit: int = 400) -> str:
+    """Decoded call or event arguments as readable JSON (Cyrillic as is, long arrays cut)."""
+    if not args_json:
+        return ""
+    try:
+        args = json.loads(args_json)
+    except ValueError:
+        return args_json[:limit]
+    if isinstance(args, dict):
+        args = {k: (v[:8] + ["…"] if isinstance(v, list) and len(v) > 8 else v) for k, v in args.items()}
+    text = json.dumps(args, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def period(value) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from contracts_py import registry
@@ -94,12 +92,8 @@ async def account(request: web.Request):
         readings_page = queries.readings(db, scope(request), start=start, end=end, account_number=number,
                                          page=page, page_size=size)
         rows = readings_page.rows
-    for row in rows:
-        for key in ("args_json", "call_json"):
-            if row.get(key) and len(row[key]) > 400:
-                row[key] = row[key][:400] + "…"
     return render(request, "grid/account.html", {"account": info, "tab": tab, "tabs": TABS, "rows": rows,
-                                                 "page": readings_page, "meters": meters, "json": json,
+                                                 "page": readings_page, "meters": meters,
                                                  "consumer_name": state(request).users.names_by_address().get(
                                                      info["consumer"], "")})
 

@@ -123,6 +123,20 @@ def test_the_consumer_compares_tariffs_and_sees_a_consumption_chart(page, portal
     page.screenshot(path=shots / "consumer-consumption.png", full_page=True)
 
 
+def test_the_consumer_pages_fit_a_phone_screen(browser, portal_server, shots):
+    context = browser.new_context(base_url=portal_server.url, viewport={"width": 390, "height": 844},
+                                  is_mobile=True)
+    phone = context.new_page()
+    try:
+        login(phone, "ivanov")
+        phone.goto(f"/c/invoices/{portal_server.market['invoice_id']}")
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the page is {overflow}px wider than the phone"
+        phone.screenshot(path=shots / "phone-invoice.png", full_page=True)
+    finally:
+        context.close()
+
+
 def test_the_language_switch_turns_the_portal_english_and_back(page, portal_server):
     login(page, "ivanov")
     assert "Выйти" in page.inner_text("header")
