@@ -296,7 +296,8 @@ async def readings_report(request, p):
         bucket = "r.day" if p["grouping"] == "day" else "r.day / 100"
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         join = " JOIN meters m ON m.meter_id=r.meter_id" if _joins_meters(where) else ""
-        sql = (f"SELECT {bucket} AS bucket, count(DISTINCT r.meter_id) AS meters, sum(r.import_wh) AS import_wh, "
+        meters = "count(*)" if p["grouping"] == "day" else "count(DISTINCT r.meter_id)"  # one row per meter-day
+        sql = (f"SELECT {bucket} AS bucket, {meters} AS meters, sum(r.import_wh) AS import_wh, "
                f"sum(r.export_wh) AS export_wh, sum(r.intervals) AS intervals FROM readings_daily r{join}{clause} "
                "GROUP BY 1 ORDER BY 1")
         return {"grouping": p["grouping"], "items": readers.query(sql, args)}
