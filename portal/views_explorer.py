@@ -7,6 +7,8 @@ import re
 
 from aiohttp import web
 
+from node.exceptions import InvalidBlock
+from node.finality import check_final
 from portal import queries
 from portal.i18n import gettext_ as _
 from portal.web import BadInput, int_param, paging, redirect, render, state
@@ -28,12 +30,24 @@ async def block(request: web.Request):
     info = queries.block(db, number)
     if info is None:
         raise web.HTTPNotFound()
-    header = state(request).writer.node.store.header_by_number(number)
+    node = state(request).writer.node
+    header = node.store.header_by_number(number)
     bft = header.bft
     return render(request, "explorer/block.html", {
         "block": info, "transactions": queries.block_transactions(db, number),
         "validators": ["0x" + v.hex() for v in bft.validators], "seals": len(bft.commit_seals),
-        "round": bft.round})
+        "round": bft.round, "seal_check": _seal_check(node, header)})
+
+
+def _seal_check(node, header) -> str | None:
+    """None when the commit seals are a quorum of the block's validators (checked here, now), else why not."""
+    if header.number == 0:
+        return None  # genesis is final by definition
+    try:
+        check_final(header, node.validator_snapshot(node.store.header_by_number(header.number - 1)))
+    except InvalidBlock as exc:
+        return str(exc)
+    return None
 
 
 @routes.get("/x/tx/{tx_hash}")

@@ -182,3 +182,15 @@ def test_a_write_the_contract_refuses_shows_the_reason_and_sends_nothing(portal_
     assert len(portal_server.node.mempool) == 0
     status, page = client.post(f"/c/invoices/{invoice}/pay", {"amount": "-5", "csrf_token": client.csrf(page)})
     assert status == 400 and "-5" in page
+
+
+def test_the_explorer_finds_blocks_and_transactions_and_checks_the_seals(portal_server):
+    client = Client(portal_server.url)
+    client.login("retailer")
+    _, page = client.get("/x/search?q=3")
+    assert "Блок 3" in page and "✔" in page
+    tx_hash = re.search(r'href="/x/tx/(0x[0-9a-f]{64})"', page).group(1)
+    _, page = client.get("/x/search?q=" + tx_hash)
+    assert "финальна, выполнена" in page and "Registry.registerInstalledMeter" in page
+    status, page = client.get("/x/search?q=%3Cscript%3E")
+    assert status == 400 and "<script>" not in page
