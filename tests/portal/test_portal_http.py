@@ -194,3 +194,21 @@ def test_the_explorer_finds_blocks_and_transactions_and_checks_the_seals(portal_
     assert "финальна, выполнена" in page and "Registry.registerInstalledMeter" in page
     status, page = client.get("/x/search?q=%3Cscript%3E")
     assert status == 400 and "<script>" not in page
+
+
+def test_a_retailer_sees_and_edits_only_its_own(portal_server):
+    client = Client(portal_server.url)
+    client.login("retailer2")
+    _, page = client.get("/r/accounts")
+    assert "2001" in page and "1001" not in page and "1002" not in page
+    for path in ("/g/meters/1001", "/r/readings?account=1001&from=2026-01-01", "/g/accounts"):
+        status, page = client.get(path)
+        assert status in (403, 404) or "SN1001" not in page, path
+    _, page = client.get("/r/tariffs")
+    assert "Население, другой сбыт" in page and "Население, Казань" not in page
+    token = client.csrf(page)
+    status, _ = client.post("/r/tariffs/1/delete", {"csrf_token": token})
+    assert status == 404
+    status, _ = client.post("/r/tariffs", {"group_id": "1", "name": "taken over", "csrf_token": token})
+    assert status == 403
+    assert len(portal_server.node.mempool) == 0
