@@ -82,13 +82,15 @@ def demo_signers(client: ChainClient, network_dir: Path) -> dict[str, Signer]:
 
 
 class DemoSeeder:
-    def __init__(self, client: ChainClient, signers: dict[str, Signer], history_months: int = HISTORY_MONTHS,
-                 now: int | None = None) -> None:
+    """The demo market's transactions, relative to now: meters installed at the start of the first history
+    month, readings up to an hour ago, invoices for every complete month since."""
+
+    def __init__(self, client: ChainClient, signers: dict[str, Signer], history_months: int = HISTORY_MONTHS) -> None:
         if not 1 <= history_months <= 12:
             raise ValueError(f"the demo keeps 1 to 12 months of history, not {history_months}")
         self.client = client
         self.keys = signers
-        self.now = int(time.time()) if now is None else now
+        self.now = int(time.time())
         current = period_of(self.now, UTC_OFFSET_S)
         self.periods = tuple(add_months(current, k - history_months) for k in range(history_months))
         """The complete months of history, oldest first; each is invoiced."""
