@@ -47,6 +47,16 @@ def parse_host_port(value: str, default_port: int) -> tuple[str, int]:
     return host, int(port)
 
 
+def _off_the_loop(admit):
+    """`eth_sendRawTransaction` in a worker thread: admission takes the node's lock, which a block's execution holds
+    for up to a second, and a networked node's loop must keep moving consensus messages and timers meanwhile."""
+
+    async def eth_sendRawTransaction(raw: str) -> str:  # noqa: N802 - the JSON-RPC method's name
+        return await asyncio.to_thread(admit, raw)
+
+    return eth_sendRawTransaction
+
+
 async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly."""
     stop = stop or asyncio.Event()
@@ -72,7 +82,10 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
             raise SystemExit("this genesis has several validators: run each with --p2p and --bootnodes (QBFT)")
     dispatcher = Dispatcher()
     notify = bft.notify_transaction if bft else engine.notify_transaction if engine else (lambda: None)
-    EthApi(node, notify).register(dispatcher)
+    eth_api = EthApi(node, notify)
+    eth_api.register(dispatcher)
+    if bft is not None:
+        dispatcher.register("eth_sendRawTransaction", _off_the_loop(eth_api.eth_sendRawTransaction))
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
     app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify)
     runner = web.AppRunner(app, access_log=None)

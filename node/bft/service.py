@@ -92,7 +92,9 @@ class BftService:
         await self.network.close()
 
     def notify_transaction(self) -> None:
-        self.driver.notify_transaction()
+        """Transactions were admitted; callable from any thread (RPC admits in worker threads)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.driver.notify_transaction)
 
     async def _receive_consensus(self) -> None:
         """Direct messages from current validators go to the engine; others are logged and ignored."""
