@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, role TEXT NOT NULL, label TEXT NOT NULL DEFAULT '',
     created_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS webhooks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, role TEXT NOT NULL, url TEXT NOT NULL,
+    secret TEXT NOT NULL,
     events TEXT NOT NULL, created_at INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1);
 -- one row per (subscription, event); attempts and next_attempt_at drive the retries, in id order per subscription
 CREATE TABLE IF NOT EXISTS deliveries (

@@ -54,9 +54,10 @@ async def create(request, p):
     (count,) = api.execute("SELECT count(*) FROM webhooks WHERE owner=? AND active=1", (holder.address,)).fetchone()
     if count >= MAX_WEBHOOKS_PER_HOLDER:
         raise ApiError(409, "limit_reached", f"at most {MAX_WEBHOOKS_PER_HOLDER} webhooks per participant")
-    cursor = await asyncio.to_thread(api.execute, "INSERT INTO webhooks (owner, url, secret, events, created_at) "
-                                     "VALUES (?,?,?,?,?)", (holder.address, url, secret,
-                                                             ",".join(dict.fromkeys(events)), int(time.time())))
+    cursor = await asyncio.to_thread(api.execute, "INSERT INTO webhooks (owner, role, url, secret, events, "
+                                     "created_at) VALUES (?,?,?,?,?,?)",
+                                     (holder.address, holder.role, url, secret, ",".join(dict.fromkeys(events)),
+                                      int(time.time())))
     return _public(_owned(request, cursor.lastrowid))
 
 

@@ -1,6 +1,8 @@
 """Webhooks: external systems subscribe to market events and receive HMAC-SHA256 signed POSTs.
 
-Events come from the read model after each indexer round (`WebhookProducer.scan`): meter events, invoices issued
+A subscription sees the events of its own accounts: a retailer's token those of its accounts, a consumer's its
+own, a gateway's its meters'; the grid company, admin and auditor see all. Events come from the read model after
+each indexer round (`WebhookProducer.scan`): meter events, invoices issued
 and disputed, payments received, and readings missing (a remote meter whose last interval is older than the
 configured silence). Each (subscription, event) becomes one row of the delivery log; `WebhookSender` posts them
 oldest first, one at a time per subscription, so a receiver sees events in order. A failed post is retried with
@@ -63,7 +65,7 @@ class WebhookProducer:
         self.settings = settings
 
     def scan(self) -> int:
-        subscriptions = self.api.query("SELECT id, events FROM webhooks WHERE active=1")
+        subscriptions = self.api.query("SELECT id, owner, role, events FROM webhooks WHERE active=1")
         cursor = self.api.query("SELECT value FROM webhook_cursor WHERE name='events'")
         last = cursor[0]["value"] if cursor else -1
         rows = self.readers.query(
@@ -81,8 +83,9 @@ class WebhookProducer:
         with self.api.lock:
             self.api.db.execute("BEGIN")
             for kind, key, payload in events:
+                parties = self._parties(payload["data"])
                 for sub in subscriptions:
-                    if kind in sub["events"].split(","):
+                    if kind in sub["events"].split(",") and _may_see(sub, parties):
                         body = json.dumps({"type": kind, "id": key, **payload})
                         created += self.api.db.execute(
                             "INSERT OR IGNORE INTO deliveries (webhook_id, event_type, event_key, payload, status, "
@@ -91,6 +94,22 @@ class WebhookProducer:
             self.api.db.execute("INSERT OR REPLACE INTO webhook_cursor VALUES ('events', ?)", (indexed,))
             self.api.db.execute("COMMIT")
         return created
+
+    def _parties(self, data: dict) -> dict[str, str]:
+        """Who an event concerns: the account's retailer and consumer, the meter's gateway."""
+        account = data.get("account_number")
+        meter = data.get("meter_id")
+        parties: dict[str, str] = {}
+        if meter is not None:
+            row = self.readers.one("SELECT account_number, gateway FROM meters WHERE meter_id=?", (meter,))
+            if row:
+                account = account if account is not None else row["account_number"]
+                parties["gateway"] = row["gateway"] or ""
+        if account is not None:
+            row = self.readers.one("SELECT retailer, consumer FROM accounts WHERE number=?", (account,))
+            if row:
+                parties.update(retailer=row["retailer"], consumer=row["consumer"])
+        return parties
 
     def _missing_readings(self) -> list[tuple[str, str, dict]]:
         head = self.readers.one("SELECT max(timestamp) AS t FROM blocks")
@@ -104,6 +123,15 @@ class WebhookProducer:
                  {"timestamp": head["t"], "data": {"meter_id": r["meter_id"], "account_number": r["account_number"],
                                                    "last_interval_start": r["last"]}})
                 for r in rows if r["last"] is not None and r["last"] + 1800 < cutoff]
+
+
+SEE_ALL = frozenset({"admin", "grid_company", "auditor", "validator"})
+"""Roles whose subscriptions receive every account's events; a retailer, consumer or gateway gets its own only."""
+
+
+def _may_see(subscription: dict, parties: dict[str, str]) -> bool:
+    role = subscription["role"]
+    return role in SEE_ALL or parties.get(role) == subscription["owner"]
 
 
 class WebhookSender:

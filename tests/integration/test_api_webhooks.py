@@ -59,15 +59,18 @@ def test_deliveries_survive_a_receiver_down_for_a_while_in_order_and_signed(tmp_
     receiver = Receiver(port)
     subscription = {}
 
+    other = {}
+
     def subscribe(url, datadir, network):
         api = ApiDb.for_datadir(datadir)
-        token = api.create_token("0x" + network.address("retailer-1").hex(), "retailer")
+        for name, record in (("retailer-1", subscription), ("retailer-2", other)):
+            token = api.create_token("0x" + network.address(name).hex(), "retailer")
+            body = json.dumps({"url": f"http://127.0.0.1:{port}/hook", "secret": SECRET, "events": EVENTS}).encode()
+            request = urllib.request.Request(url + "/api/v1/webhooks", body, {
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                record.update(json.loads(response.read()), token=token, status=response.status)
         api.close()
-        body = json.dumps({"url": f"http://127.0.0.1:{port}/hook", "secret": SECRET, "events": EVENTS}).encode()
-        request = urllib.request.Request(url + "/api/v1/webhooks", body, {
-            "Authorization": f"Bearer {token}", "Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            subscription.update(json.loads(response.read()), token=token, status=response.status)
 
     settings = {"webhooks": {"base_delay_s": 0.1, "max_delay_s": 0.5, "max_attempts": 1000,
                              "reading_missing_after_s": 3600}}
@@ -100,8 +103,12 @@ def test_deliveries_survive_a_receiver_down_for_a_while_in_order_and_signed(tmp_
         assert sorted(kinds) == sorted(["meter_event", "invoice_issued", "payment_received", "reading_missing"])
         payment = next(r[3] for r in receiver.received if r[1] == "payment_received")
         assert payment["data"]["invoice_id"] == node.market.invoice_id
-        _, other = api_get(node.url, "/api/v1/webhooks/999/deliveries", subscription["token"])
-        assert other["error"]["code"] == "not_found"
+        _, missing = api_get(node.url, "/api/v1/webhooks/999/deliveries", subscription["token"])
+        assert missing["error"]["code"] == "not_found"
+        _, foreign = api_get(node.url, f"/api/v1/webhooks/{other['id']}/deliveries", subscription["token"])
+        assert foreign["error"]["code"] == "not_found"  # another retailer's log is not yours
+        _, others_log = api_get(node.url, f"/api/v1/webhooks/{other['id']}/deliveries", other["token"])
+        assert others_log["total"] == 0  # retailer-2 has no accounts in this market: it sees none of its events
     finally:
         node.process.stop()
         receiver.stop()
