@@ -1,5 +1,8 @@
 """Fixtures of the portal tests (imported by them): a real node (LevelDB, solo block production), its indexer and
-the portal on a real port, in one background asyncio thread, with the demo market written into it; one per session."""
+the portal on a real port, in one background asyncio thread, with the demo market written into it; one per module.
+
+Module scope on purpose: Playwright's sync API keeps an event loop running in the main thread while the browser
+is open, so it must close before other modules call asyncio.run()."""
 
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def _keys(directory: Path) -> DemoKeys:
     return DemoKeys(key("grid-company"), key("retailer-1"), key("retailer-2"), key("bank"), key("faucet"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def portal_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("portal")
     new_network(1, base / "net", block_period_ms=100, empty_block_period_s=3600)
@@ -112,7 +115,7 @@ def portal_server(tmp_path_factory):
     node.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (scripts/_browser.sh installs it)")
