@@ -87,7 +87,8 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     if bft is not None:
         dispatcher.register("eth_sendRawTransaction", _off_the_loop(eth_api.eth_sendRawTransaction))
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
-    app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify)
+    signer = private_key_to_address(config.private_key) if config.private_key else None
+    app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify, signer=signer)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.rpc_host, config.rpc_port, ssl_context=ssl_context)

@@ -136,12 +136,12 @@ class EthApi:
         return transaction_json(block.transactions[index], block.header, index)
 
     def eth_getTransactionReceipt(self, tx_hash: str) -> dict | None:
-        location = self.node.store.transaction_location(parse_data(tx_hash, "transactionHash", 32))
-        if location is None:
+        found = self.node.store.transaction_receipt(parse_data(tx_hash, "transactionHash", 32))
+        if found is None:
             return None
-        number, index = location
+        number, index, first_log, receipt = found
         block = self.node.store.block_by_number(number)
-        return receipt_json(block, self.node.receipts_of(block.hash), index)
+        return receipt_json(block.header, block.transactions[index], index, receipt, first_log)
 
     def eth_getTransactionCount(self, address: str, tag: Any = "latest") -> str:
         who = parse_address(address)

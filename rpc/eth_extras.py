@@ -23,7 +23,7 @@ from trie import HexaryTrie
 from node.crypto import keccak256
 from node.state import EMPTY_ROOT
 from rpc.eth import EthApi
-from rpc.formats import data, parse_address, parse_data, parse_quantity, quantity, receipt_json
+from rpc.formats import block_receipts_json, data, parse_address, parse_data, parse_quantity, quantity
 from rpc.jsonrpc import Dispatcher, RpcError, SERVER_ERROR, invalid_params
 
 FILTER_IDLE_S = 300
@@ -86,7 +86,7 @@ class EthExtras:
             return None
         block = self.node.store.block_by_hash(header.hash)
         receipts = self.node.receipts_of(header.hash)
-        return [receipt_json(block, receipts, i) for i in range(len(block.transactions))]
+        return block_receipts_json(block, receipts)
 
     def eth_getStorageAt(self, address: str, position: str, tag: Any = "latest") -> str:
         state = self.node.state_at(self.eth._header(tag))

@@ -123,22 +123,21 @@ def log_json(log, header: Header, tx: Transaction, tx_index: int, log_index: int
     }
 
 
-def receipt_json(block: Block, receipts: tuple[Receipt, ...], index: int) -> dict[str, Any]:
-    tx = block.transactions[index]
-    receipt = receipts[index]
-    first_log_index = sum(len(r.logs) for r in receipts[:index])
+def receipt_json(header: Header, tx: Transaction, index: int, receipt: Receipt, first_log_index: int,
+                 ) -> dict[str, Any]:
+    """A transaction's receipt; `first_log_index` is the block-wide index of its first log."""
     result = {
         "transactionHash": data(tx.hash),
         "transactionIndex": quantity(index),
-        "blockHash": data(block.hash),
-        "blockNumber": quantity(block.number),
+        "blockHash": data(header.hash),
+        "blockNumber": quantity(header.number),
         "from": data(tx.sender),
         "to": data(tx.to),
         "cumulativeGasUsed": quantity(receipt.cumulative_gas_used),
         "gasUsed": quantity(receipt.gas_used),
         "effectiveGasPrice": quantity(tx.effective_gas_price(0)),
         "contractAddress": None,
-        "logs": [log_json(log, block.header, tx, index, first_log_index + i) for i, log in enumerate(receipt.logs)],
+        "logs": [log_json(log, header, tx, index, first_log_index + i) for i, log in enumerate(receipt.logs)],
         "logsBloom": data(receipt.bloom),
         "status": "0x1" if receipt.succeeded else "0x0",
         "type": quantity(tx.kind),
@@ -146,3 +145,12 @@ def receipt_json(block: Block, receipts: tuple[Receipt, ...], index: int) -> dic
     if not receipt.succeeded:
         result["revertReason"] = receipt.revert_reason
     return result
+
+
+def block_receipts_json(block: Block, receipts: tuple[Receipt, ...]) -> list[dict[str, Any]]:
+    """Every receipt of a block, as eth_getBlockReceipts answers."""
+    answers, first_log = [], 0
+    for index, (tx, receipt) in enumerate(zip(block.transactions, receipts)):
+        answers.append(receipt_json(block.header, tx, index, receipt, first_log))
+        first_log += len(receipt.logs)
+    return answers

@@ -35,8 +35,9 @@ log = logging.getLogger("energy.rpc")
 def create_node_app(node: Node, dispatcher: Dispatcher, datadir: Path,
                     on_transaction: Callable[[], None] = lambda: None, *,
                     peer_count: Callable[[], int] = lambda: 0,
-                    is_validator: Callable[[], bool] = lambda: False) -> tuple[web.Application, ssl.SSLContext | None]:
-    """The application and the TLS context to serve it with (None: plain HTTP), per `<datadir>/api.json`."""
+                    signer: bytes | None = None) -> tuple[web.Application, ssl.SSLContext | None]:
+    """The application and the TLS context to serve it with (None: plain HTTP), per `<datadir>/api.json`.
+    `signer` is the address of this node's key, for the validator-signing metric."""
     settings = ApiSettings.load(datadir)
     if settings.json_logs:
         use_json_logs()
@@ -61,7 +62,10 @@ def create_node_app(node: Node, dispatcher: Dispatcher, datadir: Path,
         return await websocket_handler(request, eth, dispatcher, feed)
 
     app.router.add_get("/", websocket)
-    add_rest_routes(app)
+    add_rest_routes(app, settings.public_reads)
+    def is_validator() -> bool:
+        return signer is not None and signer in node.validator_snapshot().validators
+
     app.router.add_get("/metrics", metrics_handler(MetricSources(node, readers, peer_count, sender.backlog,
                                                                  is_validator)))
 

@@ -18,7 +18,7 @@ from rpc.rest_hooks import API_DB_KEY
 
 ENDPOINTS: list[Endpoint] = [*rest_chain.ENDPOINTS, *rest_read.ENDPOINTS, *rest_hooks.ENDPOINTS,
                              *rest_ats.ENDPOINTS]
-MAX_BODY_BYTES = 20 * 1024 * 1024
+PUBLIC_READS_KEY = web.AppKey("public_reads", bool)
 DOCS_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Energy Ledger API</title>
 <link rel="stylesheet" href="/api/docs/static/swagger-ui.css"></head><body><div id="ui"></div>
 <script src="/api/docs/static/swagger-ui-bundle.js"></script>
@@ -60,7 +60,7 @@ def _authorize(endpoint: Endpoint, request: web.Request) -> None:
         if holder is None:
             raise ApiError(401, "bad_token", "unknown or revoked token")
     request["holder"] = holder
-    if endpoint.roles is None:
+    if endpoint.roles is None and (holder is not None or request.app[PUBLIC_READS_KEY]):
         return
     if holder is None:
         raise ApiError(401, "token_required", "this endpoint needs an API token (Authorization: Bearer ...)")
@@ -94,7 +94,8 @@ async def api_errors(request: web.Request, handler):
         return response
 
 
-def add_rest_routes(app: web.Application) -> None:
+def add_rest_routes(app: web.Application, public_reads: bool = True) -> None:
+    app[PUBLIC_READS_KEY] = public_reads
     for endpoint in ENDPOINTS:
         app.router.add_route(endpoint.method, API_PREFIX + endpoint.path, _handler(endpoint))
     document = openapi_document(ENDPOINTS, "Energy Ledger REST API", "1.0.0")

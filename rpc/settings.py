@@ -3,6 +3,7 @@
     {"tls_cert": "/etc/energy/node.crt", "tls_key": "/etc/energy/node.key",   # HTTPS for RPC, REST, WS, portal
      "json_logs": true,                                                    # one JSON object per log line
      "indexer": true,                                                      # run the indexer in the node
+     "public_reads": true,                            # false: every /api/v1 call needs a token (of any role)
      "webhooks": {"base_delay_s": 1, "max_delay_s": 300, "max_attempts": 15, "reading_missing_after_s": 7200}}
 
 Relative paths are relative to the datadir."""
@@ -30,6 +31,7 @@ class ApiSettings:
     tls_key: Path | None = None
     json_logs: bool = False
     indexer: bool = True
+    public_reads: bool = True
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
@@ -42,14 +44,14 @@ class ApiSettings:
             hooks = WebhookSettings(**doc.get("webhooks", {}))
         except (json.JSONDecodeError, TypeError) as exc:
             raise SettingsError(f"{path}: {exc}") from exc
-        unknown = set(doc) - {"tls_cert", "tls_key", "json_logs", "indexer", "webhooks"}
+        unknown = set(doc) - {"tls_cert", "tls_key", "json_logs", "indexer", "public_reads", "webhooks"}
         if unknown:
             raise SettingsError(f"{path}: unknown keys {sorted(unknown)}")
         if bool(doc.get("tls_cert")) != bool(doc.get("tls_key")):
             raise SettingsError(f"{path}: tls_cert and tls_key go together")
         resolve = (lambda p: (Path(datadir) / p) if p else None)
         return cls(resolve(doc.get("tls_cert")), resolve(doc.get("tls_key")), bool(doc.get("json_logs", False)),
-                   bool(doc.get("indexer", True)), hooks)
+                   bool(doc.get("indexer", True)), bool(doc.get("public_reads", True)), hooks)
 
     def ssl_context(self) -> ssl.SSLContext | None:
         if self.tls_cert is None:

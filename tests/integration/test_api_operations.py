@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 from cryptography import x509
@@ -56,7 +57,7 @@ class TlsNodeProcess(ROOT_CONFTEST.NodeProcess):
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             try:
-                self.get("/api/v1/status")
+                self.get("/metrics")
                 return self
             except OSError:
                 time.sleep(0.1)
@@ -72,7 +73,8 @@ def test_https_metrics_and_json_logs(tmp_path):
     datadir = tmp_path / "node"
     init_datadir(datadir, network.directory / "genesis.json")
     cert = self_signed(datadir)
-    (datadir / "api.json").write_text(json.dumps({"tls_cert": "node.crt", "tls_key": "node.key", "json_logs": True}))
+    (datadir / "api.json").write_text(json.dumps({"tls_cert": "node.crt", "tls_key": "node.key", "json_logs": True,
+                                                  "public_reads": False}))
     context = ssl.create_default_context(cafile=str(cert))
     node = TlsNodeProcess(network, datadir, context=context).start()
     try:
@@ -83,6 +85,12 @@ def test_https_metrics_and_json_logs(tmp_path):
         metrics = node.get("/metrics").decode()
         values = dict(line.split(" ") for line in metrics.splitlines() if not line.startswith("#"))
         assert values["energy_chain_height"] == "0" and values["energy_mempool_transactions"] == "0"
+        assert values["energy_validator_signing"] == "1"
+        try:
+            node.get("/api/v1/status")
+            raise AssertionError("public_reads false still answered without a token")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401 and json.loads(exc.read())["error"]["code"] == "token_required"
         assert {"energy_indexer_lag_blocks", "energy_webhook_backlog", "energy_peers", "energy_finality_lag_seconds",
                 "energy_transactions_per_second", "energy_validator_signing"} <= set(values)
         plain = urllib.request.Request(node.url.replace("https", "http") + "/metrics")
