@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+import eth_abi
 import pytest
 
 from node_harness import NodeProcess, rpc
+from contracts_py import readings
 from contracts_py.readings import MeterEventKind, MeterEventReported, ReadingRecorded
 from gateway_helpers import HALF_HOUR, make_world
 from meter_io.reading import EventKind
+from node.crypto import keccak256
 
 RECORDED_TOPIC = "0x" + ReadingRecorded.__event_spec__.topic.hex()
 EVENT_TOPIC = "0x" + MeterEventReported.__event_spec__.topic.hex()
@@ -65,6 +68,14 @@ def test_a_day_without_nodes_is_delivered_exactly_once_when_they_return(world, s
                                              "topics": [RECORDED_TOPIC]})["result"]
         recorded = Counter((int(log["topics"][1], 16), int(log["topics"][2], 16)) for log in logs)
         assert recorded == Counter((m, s) for m, s, _, _ in expected)
+        for meter in world.meters:  # the contract's own view: up to date, no gap, no conflicting value
+            state = rpc(back.url, "eth_call", {"to": "0x" + readings.ADDRESS.hex(), "data": "0x" + (
+                keccak256(b"meterState(uint64)")[:4] + eth_abi.encode(["uint64"], [meter.meter_id])).hex()},
+                "latest")["result"]
+            fields = eth_abi.decode(["address", "bool", "bool"] + ["uint64"] * 4 + ["uint256"] * 2 + ["uint64"] * 3,
+                                    bytes.fromhex(state[2:]))
+            last_start, conflicts, open_gaps = fields[6], fields[9], fields[11]
+            assert (last_start, conflicts, open_gaps) == (last, 0, 0)
         sizes = [e["readings"] for e in world.log_entries() if e.get("msg") == "readings signed"]
         assert max(sizes) == 40 and len(sizes) >= 4
     finally:
