@@ -4,7 +4,7 @@ Layout (one-letter prefixes):
   b + block hash      -> rlp([header fields, [raw txs], [senders]])
   r + block hash      -> rlp([receipt, ...])
   n + number (8 B)    -> block hash
-  t + tx hash         -> rlp([block number, index])
+  t + tx hash         -> rlp([block number, index, index of its first log in the block, receipt])
   v + block hash      -> validator snapshot after the block (validators and standing votes)
   N + node hash       -> trie node
   H                   -> head block hash
@@ -127,11 +127,19 @@ class ChainStore:
         return tuple(Receipt.decode(item) for item in rlp_fast.decode(data))
 
     def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(block number, index) of a final transaction."""
+        found = self.transaction_receipt(tx_hash)
+        return None if found is None else (found[0], found[1])
+
+    def transaction_receipt(self, tx_hash: bytes) -> tuple[int, int, int, Receipt] | None:
+        """(block number, index, first log index, receipt) of a final transaction, without reading the block's
+        other receipts (a block of history postings holds tens of thousands of logs)."""
         data = self._db.get(b"t" + tx_hash)
         if data is None:
             return None
-        number, index = rlp_fast.decode(data)
-        return int.from_bytes(number, "big"), int.from_bytes(index, "big")
+        number, index, first_log, receipt = rlp_fast.decode(data)
+        return (int.from_bytes(number, "big"), int.from_bytes(index, "big"), int.from_bytes(first_log, "big"),
+                Receipt.decode(receipt))
 
     # --- writing -------------------------------------------------------------------------------------------
     def validator_snapshot(self, block_hash: bytes) -> bytes | None:
@@ -152,8 +160,10 @@ class ChainStore:
                     header.fields(), [tx.raw for tx in block.transactions], [tx.sender for tx in block.transactions],
                 ]))
                 batch.put(b"r" + block_hash, rlp_fast.encode([receipt.encode() for receipt in receipts]))
-                for index, tx in enumerate(block.transactions):
-                    batch.put(b"t" + tx.hash, rlp_fast.encode([header.number, index]))
+                first_log = 0
+                for index, (tx, receipt) in enumerate(zip(block.transactions, receipts)):
+                    batch.put(b"t" + tx.hash, rlp_fast.encode([header.number, index, first_log, receipt.encode()]))
+                    first_log += len(receipt.logs)
                 batch.put(b"n" + header.number.to_bytes(8, "big"), block_hash)
                 batch.put(b"v" + block_hash, snapshot)
                 if genesis_json is not None:

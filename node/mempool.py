@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ class Mempool:
     """Transactions waiting for a block, indexed by sender and nonce and by hash."""
 
     def __init__(self, max_per_sender: int = 8192, max_total: int = 200_000) -> None:
+        self._pool_lock = threading.RLock()
+        """RPC threads admit while the block builder reads: every method holds this briefly."""
         self.max_per_sender = max_per_sender
         self.max_total = max_total
         self._senders: dict[bytes, _SenderQueue] = {}
@@ -56,71 +59,76 @@ class Mempool:
 
     def pending_nonce(self, sender: bytes, account_nonce: int) -> int:
         """The next nonce a sender should use, counting its consecutive pending transactions."""
-        queue = self._senders.get(sender)
-        nonce = account_nonce
-        while queue is not None and nonce in queue.by_nonce:
-            nonce += 1
-        return nonce
+        with self._pool_lock:
+            queue = self._senders.get(sender)
+            nonce = account_nonce
+            while queue is not None and nonce in queue.by_nonce:
+                nonce += 1
+            return nonce
 
     def add(self, tx: Transaction, account_nonce: int) -> Transaction | None:
         """Admit `tx`; returns the transaction it replaced, if any. Raises a MempoolRejection or NonceTooLow."""
-        if tx.hash in self._by_hash:
-            raise AlreadyKnown(f"transaction 0x{tx.hash.hex()} is already pending")
-        if tx.nonce < account_nonce:
-            raise NonceTooLow(f"nonce {tx.nonce} already used by 0x{tx.sender.hex()} (next is {account_nonce})")
-        if tx.nonce >= account_nonce + self.max_per_sender:
-            raise NonceTooFarAhead(f"nonce {tx.nonce} is more than {self.max_per_sender} ahead of {account_nonce}")
-        queue = self._senders.get(tx.sender)
-        existing = queue.by_nonce.get(tx.nonce) if queue else None
-        if existing is not None:
-            if not _outbids(tx, existing):
-                raise ReplacementUnderpriced(
-                    f"replacing nonce {tx.nonce} needs fees {REPLACEMENT_BUMP_PERCENT}% above the pending ones")
-            del self._by_hash[existing.hash]
-        elif len(self._by_hash) >= self.max_total:
-            raise PoolFull(f"the pool holds its maximum of {self.max_total} transactions")
-        self._senders.setdefault(tx.sender, _SenderQueue()).by_nonce[tx.nonce] = tx
-        self._by_hash[tx.hash] = tx
-        return existing
+        with self._pool_lock:
+            if tx.hash in self._by_hash:
+                raise AlreadyKnown(f"transaction 0x{tx.hash.hex()} is already pending")
+            if tx.nonce < account_nonce:
+                raise NonceTooLow(f"nonce {tx.nonce} already used by 0x{tx.sender.hex()} (next is {account_nonce})")
+            if tx.nonce >= account_nonce + self.max_per_sender:
+                raise NonceTooFarAhead(f"nonce {tx.nonce} is more than {self.max_per_sender} ahead of {account_nonce}")
+            queue = self._senders.get(tx.sender)
+            existing = queue.by_nonce.get(tx.nonce) if queue else None
+            if existing is not None:
+                if not _outbids(tx, existing):
+                    raise ReplacementUnderpriced(
+                        f"replacing nonce {tx.nonce} needs fees {REPLACEMENT_BUMP_PERCENT}% above the pending ones")
+                del self._by_hash[existing.hash]
+            elif len(self._by_hash) >= self.max_total:
+                raise PoolFull(f"the pool holds its maximum of {self.max_total} transactions")
+            self._senders.setdefault(tx.sender, _SenderQueue()).by_nonce[tx.nonce] = tx
+            self._by_hash[tx.hash] = tx
+            return existing
 
     def ready(self, account_nonce: Callable[[bytes], int], limit: int) -> list[Transaction]:
         """Up to `limit` transactions that can run in order now: each sender's run of consecutive nonces,
         taken round-robin across senders so no sender starves the others."""
-        runs = []
-        for sender, queue in self._senders.items():
-            nonce = account_nonce(sender)
-            run = []
-            while nonce in queue.by_nonce:
-                run.append(queue.by_nonce[nonce])
-                nonce += 1
-            if run:
-                runs.append(run)
-        chosen: list[Transaction] = []
-        depth = 0
-        while len(chosen) < limit and runs:
-            runs = [run for run in runs if depth < len(run)]
-            for run in runs:
-                chosen.append(run[depth])
-                if len(chosen) == limit:
-                    break
-            depth += 1
-        return chosen
+        with self._pool_lock:
+            runs = []
+            for sender, queue in self._senders.items():
+                nonce = account_nonce(sender)
+                run = []
+                while nonce in queue.by_nonce:
+                    run.append(queue.by_nonce[nonce])
+                    nonce += 1
+                if run:
+                    runs.append(run)
+            chosen: list[Transaction] = []
+            depth = 0
+            while len(chosen) < limit and runs:
+                runs = [run for run in runs if depth < len(run)]
+                for run in runs:
+                    chosen.append(run[depth])
+                    if len(chosen) == limit:
+                        break
+                depth += 1
+            return chosen
 
     def remove(self, tx: Transaction) -> None:
-        if self._by_hash.pop(tx.hash, None) is None:
-            return
-        queue = self._senders[tx.sender]
-        queue.by_nonce.pop(tx.nonce, None)
-        if not queue.by_nonce:
-            del self._senders[tx.sender]
+        with self._pool_lock:
+            if self._by_hash.pop(tx.hash, None) is None:
+                return
+            queue = self._senders[tx.sender]
+            queue.by_nonce.pop(tx.nonce, None)
+            if not queue.by_nonce:
+                del self._senders[tx.sender]
 
     def drop_stale(self, sender: bytes, account_nonce: int) -> None:
         """After a block: forget a sender's transactions whose nonce the chain has used."""
-        queue = self._senders.get(sender)
-        if queue is None:
-            return
-        for nonce in [n for n in queue.by_nonce if n < account_nonce]:
-            self.remove(queue.by_nonce[nonce])
+        with self._pool_lock:
+            queue = self._senders.get(sender)
+            if queue is None:
+                return
+            for nonce in [n for n in queue.by_nonce if n < account_nonce]:
+                self.remove(queue.by_nonce[nonce])
 
 
 def _outbids(new: Transaction, old: Transaction) -> bool:

@@ -87,7 +87,7 @@ class Node:
         self.rules = ChainRules(chain_id=self.genesis.chain_id, block_gas_limit=self.genesis.gas_limit)
         store.set_chain_id(self.genesis.chain_id)
         self.contracts = CONTRACTS
-        self.mempool = mempool or Mempool()
+        self.mempool = mempool if mempool is not None else Mempool()
         self.lock = threading.RLock()
         self._listeners: list[Callable[[Block, tuple[Receipt, ...]], None]] = []
         self._executed: dict[bytes, ExecutedBlock] = {}
@@ -142,21 +142,19 @@ class Node:
             raise InvalidTransaction(f"no contract at 0x{tx.to.hex()}")
         if tx.value and tx.to in self.contracts:
             raise InvalidTransaction("native contracts do not accept value")
-        with self.lock:
-            state = self.state_at()
-            account = state.get_account(tx.sender)
-            if tx.nonce < account.nonce:
-                raise NonceTooLow(f"nonce {tx.nonce} already used by 0x{tx.sender.hex()} (next is {account.nonce})")
-            cost = tx.value + tx.gas * tx.max_fee_per_gas
-            if account.balance < cost:
-                raise InvalidTransaction(f"insufficient funds: 0x{tx.sender.hex()} has {account.balance}, "
-                                         f"needs {cost}")
-            self.mempool.add(tx, account.nonce)
+        # No node lock: the head state is immutable once committed and the mempool locks itself, so RPC threads
+        # keep admitting while a block executes.
+        account = self.state_at().get_account(tx.sender)
+        if tx.nonce < account.nonce:
+            raise NonceTooLow(f"nonce {tx.nonce} already used by 0x{tx.sender.hex()} (next is {account.nonce})")
+        cost = tx.value + tx.gas * tx.max_fee_per_gas
+        if account.balance < cost:
+            raise InvalidTransaction(f"insufficient funds: 0x{tx.sender.hex()} has {account.balance}, needs {cost}")
+        self.mempool.add(tx, account.nonce)
         return tx
 
     def pending_nonce(self, address: bytes) -> int:
-        with self.lock:
-            return self.mempool.pending_nonce(address, self.account_nonce(address))
+        return self.mempool.pending_nonce(address, self.account_nonce(address))
 
     # --- blocks --------------------------------------------------------------------------------------------
     def build_block(self, proposer: bytes, *, timestamp: int | None = None, vote: Vote | None = None,
