@@ -11,7 +11,6 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from contracts_py import registry
 from contracts_py.participants import Role

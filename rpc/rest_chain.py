@@ -11,7 +11,7 @@ from aiohttp import web
 from node.exceptions import InvalidTransaction
 from node.service import Node
 from rpc.openapi import PAGE, ApiError, Endpoint, Param, page_of
-from rpc.rest_read import READERS_KEY, S_INT, S_STR, S_STR_NULL, obj, run, _page
+from rpc.rest_read import S_INT, S_STR, S_STR_NULL, _page, obj, run
 
 NODE_KEY = web.AppKey("node", Node)
 ON_TRANSACTION_KEY = web.AppKey("on_transaction", Callable)

@@ -47,7 +47,7 @@ def test_readings_half_hourly_and_daily_agree(live):
     _, half_hours = api_get(live.url, f"/api/v1/readings?account={ACCOUNT}&limit=1000")
     assert half_hours["total"] == market.intervals and len(half_hours["items"]) == 1000
     assert half_hours["items"][0]["interval_start"] == market.first_interval
-    _, days = api_get(live.url, f"/api/v1/readings?serial=SN1001&grouping=day&limit=100")
+    _, days = api_get(live.url, "/api/v1/readings?serial=SN1001&grouping=day&limit=100")
     assert sum(d["intervals"] for d in days["items"]) == market.intervals
     assert sum(d["import_wh"] for d in days["items"]) == 100 * market.intervals
     first_day = days["items"][0]["day"]
