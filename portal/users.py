@@ -5,6 +5,7 @@ user's private key is a V3 keystore encrypted with the portal's server-side secr
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -96,7 +97,7 @@ class UserStore:
     def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password matches, else None (same work for unknown users, against timing probes)."""
         row = self._db.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
-        stored = row[0] if row else _DUMMY_HASH
+        stored = row[0] if row else _dummy_hash()
         try:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
@@ -127,4 +128,7 @@ class UserStore:
         return {a: n for a, n in self._db.execute("SELECT address, full_name FROM users WHERE role = 'consumer'")}
 
 
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users; made on first use (argon2 is slow by design)."""
+    return _hasher.hash(secrets.token_hex(16))
