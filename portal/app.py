@@ -30,6 +30,8 @@ log = logging.getLogger("energy.portal")
 HERE = Path(__file__).parent
 SESSION_MAX_AGE_S = 8 * 3600
 """A session expires eight hours after login."""
+MAX_REQUEST_BYTES = 21 * 1024 * 1024
+"""Room for a 20 MB dataset file checked against the notary; forms are far smaller."""
 PUBLIC_PREFIXES = ("/login", "/static/", "/lang/")
 LIMITER = web.AppKey("login_limiter", LoginLimiter)
 HOME = {"consumer": "/c/accounts", "retailer": "/r/accounts", "grid": "/g/accounts"}
@@ -40,7 +42,8 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
                       limiter: LoginLimiter | None = None, secure_cookies: bool = False) -> web.Application:
     """The portals of the participant whose node this is; mount with `app.add_subapp` or serve alone."""
     secret = load_secret(secret_path)
-    app = web.Application(middlewares=[_language, _authenticate, _csrf, _errors])
+    app = web.Application(middlewares=[_language, _authenticate, _csrf, _errors],
+                          client_max_size=MAX_REQUEST_BYTES)
     setup_session(app, EncryptedCookieStorage(secret, cookie_name="energy_portal",
                                               max_age=SESSION_MAX_AGE_S, httponly=True, samesite="Lax",
                                               secure=secure_cookies))
@@ -141,7 +144,8 @@ async def _home(request: web.Request):
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+    """Only a path on this site: never `//host` or `/\\host` (an open redirect)."""
+    return value if value and value.startswith("/") and not value.startswith(("//", "/\\")) else "/"
 
 
 async def _login_form(request: web.Request):

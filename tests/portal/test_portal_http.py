@@ -212,3 +212,15 @@ def test_a_retailer_sees_and_edits_only_its_own(portal_server):
     status, _ = client.post("/r/tariffs", {"group_id": "1", "name": "taken over", "csrf_token": token})
     assert status == 403
     assert len(portal_server.node.mempool) == 0
+
+
+def test_login_returns_only_to_a_page_of_this_site(portal_server):
+    for target, landing in (("/c/payments", "/c/payments"), ("//evil.example/x", "/c/accounts"),
+                            ("/\\evil.example", "/c/accounts"), ("https://evil.example/", "/c/accounts")):
+        client = Client(portal_server.url)
+        _, page = client.get("/login")
+        with client.opener.open(portal_server.url + "/login", urllib.parse.urlencode({
+                "username": "ivanov", "password": DEMO_PASSWORD, "next": target,
+                "csrf_token": client.csrf(page)}).encode(), timeout=20) as response:
+            assert urllib.parse.urlparse(response.url).path == landing
+            assert urllib.parse.urlparse(response.url).netloc == urllib.parse.urlparse(portal_server.url).netloc
