@@ -84,6 +84,8 @@ class GatewayConfig:
     rpc_timeout_s: float = 5.0
     resend_after_s: float = 30.0
     """Send a pending transaction again (same raw bytes) when it is not mined after this long."""
+    retry_reverted_after_s: float = 600.0
+    """Readings of a reverted transaction wait this long, then go out again one meter per transaction."""
     log_format: str = "json"
     """"json" (one object a line, for journald) or "text"."""
 
@@ -164,6 +166,7 @@ def parse_config(document: dict, base: Path) -> GatewayConfig:
         meter_attempts=_optional(section, "meter_attempts", int, 3, where),
         rpc_timeout_s=_optional(section, "rpc_timeout_s", number, 5.0, where),
         resend_after_s=_optional(section, "resend_after_s", number, 30.0, where),
+        retry_reverted_after_s=_optional(section, "retry_reverted_after_s", number, 600.0, where),
         log_format=_optional(section, "log_format", str, "json", where),
     )
     if config.poll_period_s <= 0 or config.submit_period_s <= 0:

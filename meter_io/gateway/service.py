@@ -40,7 +40,8 @@ class Gateway:
         self.pool = NodePool(config.rpc, config.rpc_timeout_s)
         self.follower = FinalityFollower(self.queue, genesis.validators)
         self.submitter = Submitter(self.queue, self.pool, self.follower, private_key, genesis.chain_id,
-                                   config.max_batch, config.max_in_flight, config.resend_after_s)
+                                   config.max_batch, config.max_in_flight, config.resend_after_s,
+                                   config.retry_reverted_after_s)
         self.meters = [MeterLink(m, config.meter_timeout_s, config.meter_attempts) for m in config.meters]
         self.last_boundary: float | None = None
 

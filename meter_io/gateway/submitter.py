@@ -22,8 +22,6 @@ POST_METER_READINGS = keccak256(b"postMeterReadings(uint64[],uint64[],uint256[],
 POST_METER_EVENT = keccak256(b"postMeterEvent(uint64,uint8,uint64)")[:4]
 METER_STATE = keccak256(b"meterState(uint64)")[:4]
 REJECTED_TOPIC = readings_contract.ReadingRejectedEvent.__event_spec__.topic
-REVERTED_HOLD_S = 600.0
-"""Readings of a reverted transaction wait this long before they are signed again (meter by meter)."""
 
 
 def readings_call(batch: list[Reading]) -> bytes:
@@ -49,7 +47,8 @@ def readings_gas(entries: int) -> int:
 
 class Submitter:
     def __init__(self, queue: DurableQueue, pool: NodePool, follower: FinalityFollower, private_key: bytes,
-                 chain_id: int, max_batch: int, max_in_flight: int, resend_after_s: float) -> None:
+                 chain_id: int, max_batch: int, max_in_flight: int, resend_after_s: float,
+                 retry_reverted_after_s: float) -> None:
         self.queue = queue
         self.pool = pool
         self.follower = follower
@@ -59,6 +58,7 @@ class Submitter:
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         self.resend_after_s = resend_after_s
+        self.retry_reverted_after_s = retry_reverted_after_s
         self._reported_displaced: set[int] = set()
 
     # --- one cycle ---------------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class Submitter:
                             extra={"fields": {"nonce": tx.nonce, "block": tx.block_number}})
                 self.queue.mark_unmined(tx.nonce)
                 continue
-            self.queue.finish(tx.nonce, tx.status == 1, REVERTED_HOLD_S)
+            self.queue.finish(tx.nonce, tx.status == 1, self.retry_reverted_after_s)
             if tx.status == 1:
                 log.info("transaction final", extra={"fields": {"nonce": tx.nonce, "block": tx.block_number,
                                                                 "entries": tx.entries}})

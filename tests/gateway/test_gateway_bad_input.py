@@ -6,7 +6,11 @@ from collections import Counter
 
 import pytest
 
+from contracts_py.readings import ReadingRecorded
 from gateway_helpers import HALF_HOUR, FakeNode, make_world, wait_until
+from node_harness import rpc
+
+RECORDED_TOPIC = "0x" + ReadingRecorded.__event_spec__.topic.hex()
 
 
 @pytest.fixture
@@ -65,3 +69,25 @@ def test_bad_nodes_are_skipped_and_a_forged_header_is_never_taken_for_final(worl
     finally:
         for node in (garbage, errors, forger):
             node.stop()
+
+
+def test_a_meter_the_chain_does_not_know_reverts_alone_and_keeps_its_readings(world):
+    from dataclasses import replace
+
+    stranger = replace(world.meters[0], meter_id=999)  # configured, but never registered on the chain
+    world.meters.append(stranger)
+    world.write_config(retry_reverted_after_s=0.5)
+    world.start_gateway()
+    world.advance(2)
+    known = world.meters[:3]
+    wait_until(lambda: world.query("SELECT COUNT(*) FROM readings WHERE meter_id != 999") == [(0,)], 30,
+               f"known meters not delivered: {world.log_tail()}")
+    first, last = world.installed_at + HALF_HOUR, world.clock.now() - HALF_HOUR
+    expected = [r for m in known for r in world.expected_readings(m, first, last)]
+    logs = rpc(world.node.url, "eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
+                                               "topics": [RECORDED_TOPIC]})["result"]
+    recorded = Counter((int(log["topics"][1], 16), int(log["topics"][2], 16)) for log in logs)
+    assert recorded == Counter((m, s) for m, s, _, _ in expected)  # each once, after the batch that reverted
+    assert world.query("SELECT COUNT(*) FROM readings WHERE meter_id = 999") == [(2,)]  # kept, retried
+    assert any(e.get("msg") == "transaction reverted; its readings are kept and retried meter by meter"
+               for e in world.log_entries())
