@@ -135,6 +135,8 @@ class Indexer:
                 if role in ROLE_BY_NAME:
                     self.db.execute("INSERT OR REPLACE INTO roles VALUES (?,?,0)", (address, role))
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('chain_id', ?)", (str(self.node.genesis.chain_id),))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('utc_offset_s', ?)",
+                        (str(self.node.genesis.utc_offset_minutes * 60),))
 
     async def follow(self, wake: asyncio.Event, on_indexed=None) -> None:
         """Catch up, then again every time `wake` is set (the node's block listener sets it)."""

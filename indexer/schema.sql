@@ -3,7 +3,7 @@
 -- seconds (UTC) as INTEGER; `period` is YYYYMM. Every row that comes from a log keeps block_number and tx_hash.
 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- keys: schema_version, last_block, last_hash (the checkpoint), chain_id
+-- keys: schema_version, last_block, last_hash (the checkpoint), chain_id, utc_offset_s (the market's local time)
 
 CREATE TABLE IF NOT EXISTS blocks (
     number INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, parent_hash TEXT NOT NULL, timestamp INTEGER NOT NULL,

@@ -21,7 +21,7 @@ from node.bft.service import read_bootnodes
 from node.runner import RunConfig, parse_host_port, run_node
 from node.service import init_datadir
 from indexer.commands import reindex
-from rpc.commands import token
+from rpc.commands import ats80020_group, token
 from portal.commands import portal
 
 
@@ -167,6 +167,7 @@ def abi(name: str) -> None:
 
 cli.add_command(reindex)
 cli.add_command(token)
+cli.add_command(ats80020_group)
 cli.add_command(portal)
 
 

@@ -42,3 +42,47 @@ def token_revoke(datadir: Path, value: str) -> None:
     finally:
         api.close()
     click.echo("revoked")
+
+
+@click.group("ats80020")
+def ats80020_group() -> None:
+    """ATS 80020 XML files from the read model."""
+
+
+@ats80020_group.command("export")
+@click.option("--datadir", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Local day, YYYY-MM-DD")
+@click.option("--sender-inn", required=True)
+@click.option("--points", required=True, help="Comma-separated metering point ids")
+@click.option("--number", type=click.IntRange(1, 999_999_999), default=1, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+def ats80020_export(datadir: Path, day, sender_inn: str, points: str, number: int, out_dir: Path) -> None:
+    """Write OUT/80020_<INN>_<YYYYMMDD>_<NUMBER>.xml for a day of half-hourly data (reads the read model only, so
+    it runs beside a running node)."""
+    from indexer.store import INDEX_FILE, Readers  # noqa: PLC0415  (the CLI's heavy imports stay lazy)
+    from rpc import ats80020  # noqa: PLC0415
+    from rpc.openapi import ApiError  # noqa: PLC0415
+    from rpc.rest_ats import export_message  # noqa: PLC0415
+
+    if not (sender_inn.isdigit() and len(sender_inn) in (10, 12)):
+        raise click.ClickException("--sender-inn: an INN has 10 or 12 digits")
+    try:
+        point_ids = [int(p) for p in points.split(",")]
+    except ValueError:
+        raise click.ClickException("--points: comma-separated metering point ids") from None
+    if not (datadir / INDEX_FILE).exists():
+        raise click.ClickException(f"no read model at {datadir / INDEX_FILE}: run the node or `energy-node reindex`")
+    readers = Readers(datadir / INDEX_FILE)
+    offset = readers.one("SELECT value FROM meta WHERE key='utc_offset_s'")
+    if offset is None:
+        raise click.ClickException("the read model has not indexed the genesis block yet")
+    params = {"number": number, "sender_inn": sender_inn, "sender_name": "", "area_inn": None, "area_name": ""}
+    try:
+        message = export_message(readers, day.date(), int(offset["value"]), point_ids, params)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / ats80020.file_name(sender_inn, day.date(), number)
+    path.write_bytes(ats80020.render(message))
+    click.echo(str(path))
+

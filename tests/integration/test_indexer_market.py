@@ -1,10 +1,16 @@
 """The indexer turns a market's blocks into the read model, and rebuilds the same model from the chain."""
 
+import datetime
 import sqlite3
 
+from click.testing import CliRunner
+
+from contracts_py.billing.periods import MOSCOW_UTC_OFFSET
 from indexer.follower import Indexer
 from indexer.store import drop
 from market_harness import ACCOUNT, METER, build_market, pay_invoice
+from node.cli import cli
+from rpc import ats80020
 
 
 def rows(path, sql, *params):
@@ -50,3 +56,24 @@ def test_market_is_indexed_with_decoded_calls_readings_invoice_and_payment(local
     rebuilt.catch_up()
     assert {table: rows(path, f"SELECT * FROM {table} ORDER BY 1, 2") for table in before} == before
     rebuilt.close()
+
+
+def test_ats80020_export_command_writes_the_standard_file_from_the_read_model(local_chain, solo_network, tmp_path):
+    market = build_market(local_chain, solo_network)
+    datadir = tmp_path / "local"
+    indexer = Indexer.for_datadir(local_chain.node, datadir)
+    indexer.catch_up()
+    indexer.close()
+    first_day = datetime.datetime.fromtimestamp(market.first_interval + MOSCOW_UTC_OFFSET, datetime.UTC).date()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ats80020", "export", "--datadir", str(datadir), "--date", f"{first_day}",
+                                 "--sender-inn", "1655000000", "--points", str(ACCOUNT), "--number", "3",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "out" / f"80020_1655000000_{first_day:%Y%m%d}_3.xml"
+    assert result.output.strip() == str(path)
+    (point,) = ats80020.parse(path.read_bytes()).points
+    assert [i.value_wh for i in point.channels["01"]] == [100] * 48 and point.code == str(ACCOUNT)
+    unknown = runner.invoke(cli, ["ats80020", "export", "--datadir", str(datadir), "--date", f"{first_day}",
+                                  "--sender-inn", "1655000000", "--points", "77", "--out", str(tmp_path / "out")])
+    assert unknown.exit_code != 0 and "no metering point 77" in unknown.output
