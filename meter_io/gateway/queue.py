@@ -170,11 +170,6 @@ class DurableQueue:
                                "ORDER BY at, meter_id, kind").fetchall()
         return [QueuedEvent(*row) for row in rows]
 
-    def readings_of(self, nonce: int) -> list[Reading]:
-        rows = self.db.execute("SELECT meter_id, interval_start, import_wh, export_wh FROM readings "
-                               "WHERE tx_nonce = ? ORDER BY meter_id, interval_start", (nonce,)).fetchall()
-        return [Reading(*row) for row in rows]
-
     def counts(self) -> dict[str, int]:
         """Sizes of the queue for the log and `energy-gateway status`."""
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
