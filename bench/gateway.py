@@ -12,14 +12,15 @@ reached once, when scrypt unlocks the keystore), and CPU seconds per hour of ope
 """
 from __future__ import annotations
 
+import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,8 +79,7 @@ def query(path: Path, sql: str) -> list[tuple]:
 def start_node(network: Path, work: Path) -> tuple[subprocess.Popen, str]:
     datadir = work / "node"
     init_datadir(datadir, network / "genesis.json")
-    with socket_port() as port:
-        pass
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen([sys.executable, "-m", "node.cli", "run", "--datadir", str(datadir), "--rpc",
                                 f"127.0.0.1:{port}", "--key", str(network / "keys" / "validator-1.json"),
@@ -99,17 +99,10 @@ def start_node(network: Path, work: Path) -> tuple[subprocess.Popen, str]:
     return process, url
 
 
-def socket_port():
-    import contextlib
-    import socket
-
-    @contextlib.contextmanager
-    def port():
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            yield sock.getsockname()[1]
-
-    return port()
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def main(hours: int = 24, meters: int = 32) -> None:
