@@ -27,7 +27,7 @@ from node.keystore import load_keystore, read_password
 
 log = logging.getLogger("energy_gateway")
 
-ON_TIME_S = 300
+ON_TIME_S = 120
 """A poll this long after its boundary still gives the boundary's registers; later ones are skipped."""
 
 
