@@ -32,7 +32,8 @@ class AnnouncingMempool(Mempool):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._announce = True
+        self._quiet = threading.local()
+        """Per thread: admission runs in many threads at once (RPC workers, the gossip receiver)."""
         self._admitted: list[Transaction] = []
         self._lock = threading.Lock()
 
@@ -42,19 +43,19 @@ class AnnouncingMempool(Mempool):
 
     def add(self, tx: Transaction, account_nonce: int) -> Transaction | None:
         replaced = super().add(tx, account_nonce)
-        if self._announce:
+        if not getattr(self._quiet, "on", False):
             with self._lock:
                 self._admitted.append(tx)
         return replaced
 
     @contextmanager
     def quietly(self):
-        """Admit without announcing; the caller holds the node's lock, which serializes every `add`."""
-        self._announce = False
+        """Admit without announcing, in this thread only."""
+        self._quiet.on = True
         try:
             yield
         finally:
-            self._announce = True
+            self._quiet.on = False
 
     def take_admitted(self) -> list[Transaction]:
         with self._lock:
@@ -103,7 +104,7 @@ class TxGossip:
         for raw in raws:
             try:
                 tx = decode_transaction(raw, self.node.rules.chain_id, self.node.rules.block_gas_limit)
-                with self.node.lock, self.mempool.quietly():
+                with self.mempool.quietly():
                     self.node.admit(tx)
                 admitted += 1
             except InvalidTransaction as exc:  # already known, nonce used by a block meanwhile, or bad
