@@ -38,7 +38,10 @@ class NodeCache:
     def get(self, node_hash: bytes):
         node = self._nodes.get(node_hash)
         if node is not None:
-            self._nodes.move_to_end(node_hash)
+            try:  # RPC threads read while a block executes; another thread may have evicted it just now
+                self._nodes.move_to_end(node_hash)
+            except KeyError:
+                pass
         return node
 
     def put(self, node_hash: bytes, node: tuple) -> None:
