@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -18,7 +19,7 @@ EMPTY_ROOT = keccak256(rlp_fast.encode(b""))
 """Root of an empty Merkle-Patricia trie."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Header:
     """A block header: what validators seal and what light clients check."""
 
@@ -59,9 +60,11 @@ class Header:
     def bft(self) -> BftExtraData:
         return BftExtraData.decode(self.extra_data)
 
-    @property
+    @functools.cached_property
     def hash(self) -> bytes:
-        """keccak256 of the header with round 0 and no seals: the same in every round, before and after sealing."""
+        """keccak256 of the header with round 0 and no seals: the same in every round, before and after sealing.
+
+        Cached: sync, finality checks and RPC ask for it many times per header."""
         unsealed = replace(self, extra_data=self.bft.for_block_hash().encode())
         return keccak256(unsealed.encode())
 
