@@ -37,10 +37,6 @@ class AnnouncingMempool(Mempool):
         self._admitted: list[Transaction] = []
         self._lock = threading.Lock()
 
-    def __bool__(self) -> bool:
-        """A pool is an object, not a container to test for emptiness: `Node(mempool=pool or ...)` must keep it."""
-        return True
-
     def add(self, tx: Transaction, account_nonce: int) -> Transaction | None:
         replaced = super().add(tx, account_nonce)
         if not getattr(self._quiet, "on", False):
