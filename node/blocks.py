@@ -75,7 +75,7 @@ def _int(field: bytes) -> int:
     return int.from_bytes(field, "big")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Receipt:
     """The outcome of one transaction. `revert_reason` is empty on success."""
 
@@ -91,7 +91,12 @@ class Receipt:
         object.__setattr__(self, "bloom", logs_bloom(self.logs))
 
     def encode(self) -> bytes:
-        """Ethereum's receipt fields, plus gas used and the revert reason (so both are provable)."""
+        return self.encoded
+
+    @functools.cached_property
+    def encoded(self) -> bytes:
+        """Ethereum's receipt fields, plus gas used and the revert reason (so both are provable). Cached: the
+        receipts root, the block's receipts and the transaction index each need it."""
         return rlp_fast.encode([
             1 if self.succeeded else 0, self.cumulative_gas_used, self.bloom,
             [[log.address, list(log.topics), log.data] for log in self.logs],
