@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 from genesis.demo import seed_demo  # noqa: E402
 from node.devnet import prepare_devnet  # noqa: E402
 from node.keystore import load_keystore, read_password  # noqa: E402
-from portal.serve import USERS_FILE, write_config  # noqa: E402
+from portal.serve import SECRET_FILE, USERS_FILE, write_config  # noqa: E402
 from portal.demo import DEMO_PASSWORD  # noqa: E402
-from portal.users import UserError, UserStore  # noqa: E402
+from portal.users import UserError, UserStore, load_secret  # noqa: E402
 
 BASE_PORT = 8545
 PORTAL_PORT = 8080
@@ -37,7 +37,7 @@ def add_portal_users(datadir: Path, network: Path) -> list[tuple[str, str]]:
               ("retailer", "retailer", "retailer-1", "Оператор сбыта"),
               ("retailer2", "retailer", "retailer-2", "Оператор сбыта 2")]
     people += [(f"consumer{i + 1}", "consumer", c["key"], c["name"]) for i, c in enumerate(manifest["consumers"])]
-    users = UserStore(datadir / USERS_FILE)
+    users = UserStore(datadir / USERS_FILE, load_secret(datadir / SECRET_FILE))
     added = []
     try:
         for username, role, key_name, full_name in people:
