@@ -20,6 +20,7 @@ from portal.serve import start_portal
 from rpc.node_app import create_node_app
 from rpc.eth import EthApi
 from rpc.jsonrpc import Dispatcher
+from rpc.admin import AdminApi
 from rpc.qbft import QbftApi
 
 log = logging.getLogger("energy.run")
@@ -87,6 +88,7 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     if bft is not None:
         dispatcher.register("eth_sendRawTransaction", _off_the_loop(eth_api.eth_sendRawTransaction))
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
+    AdminApi(node).register(dispatcher)
     signer = private_key_to_address(config.private_key) if config.private_key else None
     app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify, signer=signer)
     runner = web.AppRunner(app, access_log=None)
