@@ -90,7 +90,8 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
     AdminApi(node).register(dispatcher)
     signer = private_key_to_address(config.private_key) if config.private_key else None
-    app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify, signer=signer)
+    app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify, signer=signer,
+                                       peer_count=(lambda: bft.peer_count) if bft else (lambda: 0))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.rpc_host, config.rpc_port, ssl_context=ssl_context)

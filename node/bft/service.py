@@ -25,6 +25,7 @@ from node.p2p.identity import parse_peer_address
 from node.service import Node
 
 log = logging.getLogger("energy.bft")
+PEER_COUNT_INTERVAL_S = 2.0
 
 VALIDATOR_SYNC_INTERVAL_S = 2.0
 """Validators get blocks from consensus; sync only fills gaps (after a restart, or when messages show a gap)."""
@@ -60,6 +61,8 @@ class BftService:
         self.gossip = TxGossip(node, self.network, self.driver.notify_transaction)
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.peer_count = 0
+        """Connected allowed peers, refreshed every few seconds (for net_peerCount and /metrics)."""
         node.add_block_listener(self._on_block)
 
     def _allowed(self) -> set[bytes]:
@@ -81,6 +84,7 @@ class BftService:
             asyncio.create_task(self.sync.run(), name="sync"),
             asyncio.create_task(self.gossip.publish_loop(), name="gossip-out"),
             asyncio.create_task(self.gossip.receive_loop(), name="gossip-in"),
+            asyncio.create_task(self._count_peers(), name="peer-count"),
         ]
         for task in self._tasks:
             task.add_done_callback(_log_crash)
@@ -90,6 +94,14 @@ class BftService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.network.close()
+
+    async def _count_peers(self) -> None:
+        while True:
+            try:
+                self.peer_count = len(await self.network.peers())
+            except Exception as exc:  # the network thread may be restarting or closing; the count just waits
+                log.debug("peer count unavailable: %s", exc)
+            await asyncio.sleep(PEER_COUNT_INTERVAL_S)
 
     def notify_transaction(self) -> None:
         """Transactions were admitted; callable from any thread (RPC admits in worker threads)."""

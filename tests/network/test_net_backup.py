@@ -23,6 +23,7 @@ def energy_node(*args) -> subprocess.CompletedProcess:
 def test_backup_under_load_restores_and_the_validator_rejoins(devnet, faucet, tmp_path):
     validators = devnet.validators
     restored = validators[3]
+    wait_until(lambda: int(rpc_call(validators[0].rpc_url, "net_peerCount"), 16) >= 3, 20, "peers counted")
     pending = [send(validators[i % 3], faucet.transfer(os.urandom(20), 10 + i)) for i in range(30)]
     result = energy_node("backup", "--rpc", restored.rpc_url, "--out", str(tmp_path / "backup"))
     assert result.returncode == 0, result.stderr
