@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from contracts_py import registry
+from contracts_py.billing.periods import civil_from_days, days_from_civil
 from contracts_py.participants import Role, has_role
 from contracts_py.abi import Address, Bool, Indexed, String, Uint8, Uint64, Uint64Array, Uint256, Uint256Array
 from contracts_py.runtime import Context, NativeContract, Revert, event, external, internal, require, view
@@ -95,28 +96,6 @@ class ReadingRejected(Revert):
 
 
 # --- local time, integers only --------------------------------------------------------------------------------
-
-def days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    year -= month <= 2
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    return era * 146097 + (yoe * 365 + yoe // 4 - yoe // 100 + doy) - 719468
-
-
-def civil_from_days(days: int) -> tuple[int, int, int]:
-    """(year, month, day) of a day number since 1970-01-01."""
-    days += 719468
-    era = days // 146097
-    doe = days - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (month <= 2), month, day
-
 
 def month_of(timestamp: int, utc_offset_s: int) -> int:
     """The local billing month (YYYYMM) that a UTC instant falls in."""
