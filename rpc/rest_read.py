@@ -59,6 +59,16 @@ def _page(readers: Readers, select: str, where: list[str], args: list, order: st
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
+def _equal_to(p, pairs) -> tuple[list[str], list]:
+    """WHERE clauses `column=?` and their arguments for the query parameters that were given."""
+    where, args = [], []
+    for name, column in pairs:
+        if p[name] is not None:
+            where.append(f"{column}=?")
+            args.append(p[name])
+    return where, args
+
+
 async def run(request: web.Request, function, *args) -> Any:
     """Queries run in worker threads (SQLite is blocking), each with its own read connection."""
     try:
@@ -99,12 +109,8 @@ async def participants(request, p):
 
 async def accounts(request, p):
     def query(readers: Readers):
-        where, args = [], []
-        for name, column in (("retailer", "retailer"), ("number", "number"), ("section", "section"),
-                             ("consumer", "consumer")):
-            if p[name] is not None:
-                where.append(f"{column}=?")
-                args.append(p[name])
+        where, args = _equal_to(p, (("retailer", "retailer"), ("number", "number"), ("section", "section"),
+                                    ("consumer", "consumer")))
         return _page(readers, "SELECT * FROM accounts", where, args, "number", p["limit"], p["offset"])
     return await run(request, query)
 
@@ -118,12 +124,8 @@ async def account(request, p):
 
 async def meters(request, p):
     def query(readers: Readers):
-        where, args = [], []
-        for name, column in (("account", "account_number"), ("serial", "serial"), ("model", "model"),
-                             ("meter", "meter_id")):
-            if p[name] is not None:
-                where.append(f"{column}=?")
-                args.append(p[name])
+        where, args = _equal_to(p, (("account", "account_number"), ("serial", "serial"), ("model", "model"),
+                                    ("meter", "meter_id")))
         if p["address"]:
             where.append("installation_address LIKE ? ESCAPE '\\'")
             args.append("%" + _like(p["address"]) + "%")
@@ -190,12 +192,8 @@ async def readings(request, p):
 
 async def invoices(request, p):
     def query(readers: Readers):
-        where, args = [], []
-        for name, column in (("account", "account_number"), ("period", "period"), ("status", "status"),
-                             ("consumer", "consumer")):
-            if p[name] is not None:
-                where.append(f"{column}=?")
-                args.append(p[name])
+        where, args = _equal_to(p, (("account", "account_number"), ("period", "period"), ("status", "status"),
+                                    ("consumer", "consumer")))
         if p["retailer"]:
             where.append("account_number IN (SELECT number FROM accounts WHERE retailer=?)")
             args.append(p["retailer"])
