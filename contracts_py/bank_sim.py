@@ -3,7 +3,11 @@
 The bank receives rubles for a consumer (by bank transfer, card or at a cash desk) and then records the top-up
 on-chain with `Payments.topUp`, signed by its issuer key, against its own payment reference. A reference is
 recorded once only on-chain, so resending after a crash is harmless; `acknowledge` stops resending once the
-top-up is final. The simulated bank keeps its statement in memory, with references derived from a seed."""
+top-up is final. The simulated bank keeps its statement in memory, with references derived from a seed.
+
+Holders also ask the bank through the ruble token (`requestTopUp`, `requestWithdrawal`): the bank adapter reads the
+pending requests and answers each with one signed call, `fulfilTopUp` once the rubles arrived, `confirmWithdrawal`
+once it paid the rubles out, or `rejectRequest` with a reason (a withdrawal's locked amount is then refunded)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from typing import Protocol
 import eth_abi
 from eth_hash.auto import keccak
 
-from contracts_py import payments
+from contracts_py import payments, ruble
+from contracts_py.ruble import BankRequest, RequestKind, RequestStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +49,13 @@ class BankAdapter(Protocol):
 class SimulatedBank:
     """An in-memory bank for the demo and tests."""
 
-    def __init__(self, seed: bytes = b"energy-ledger demo bank") -> None:
+    def __init__(self, seed: bytes = b"energy-ledger demo bank", closed_accounts: frozenset[str] = frozenset()
+                 ) -> None:
         self._seed = seed
         self._statement: list[BankPayment] = []
         self._acknowledged: set[bytes] = set()
+        self.closed_accounts = closed_accounts
+        """Bank accounts a withdrawal cannot be paid to (the simulation's reason to reject one)."""
 
     def receive(self, consumer: bytes, amount: int, source: int = payments.Source.BANK,
                 received_at: int = 0) -> BankPayment:
@@ -67,9 +75,27 @@ class SimulatedBank:
     def acknowledge(self, reference: bytes) -> None:
         self._acknowledged.add(reference)
 
+    def answer(self, request_id: int, request: BankRequest) -> tuple[str, tuple]:
+        """The ruble call that settles a pending request: in the simulation every top-up is paid in (as if the
+        holder paid at once) and every withdrawal paid out, unless its account is closed."""
+        if request.status != RequestStatus.PENDING:
+            raise ValueError(f"bank request {request_id} is settled already")
+        reference = keccak(self._seed + b"request" + request_id.to_bytes(8, "big"))
+        if request.kind == RequestKind.TOP_UP:
+            return "fulfilTopUp", (request_id, reference)
+        if request.bank_account in self.closed_accounts:
+            return "rejectRequest", (request_id, f"bank account {request.bank_account} is closed")
+        return "confirmWithdrawal", (request_id, reference)
+
 
 def top_up_call_data(payment: BankPayment) -> bytes:
     """The ABI call of `Payments.topUp` for a bank payment, to be signed by the bank's issuer key."""
     spec = payments.Payments.functions["topUp"]
     return spec.selector + eth_abi.encode(list(spec.input_types),
                                           [payment.consumer, payment.amount, payment.reference, payment.source])
+
+
+def ruble_call_data(function: str, args: tuple) -> bytes:
+    """The ABI call of a ruble token function, to be signed by the bank's issuer key."""
+    spec = ruble.RubleToken.functions[function]
+    return spec.selector + eth_abi.encode(list(spec.input_types), list(args))
