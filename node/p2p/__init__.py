@@ -4,7 +4,7 @@ See `host.P2PNetwork`. This package knows keys and bytes only: consensus message
 requests are opaque payloads here.
 """
 
-from .config import DIRECT_PROTOCOL, ConnectedPeer, NetworkLimits
+from .config import DIRECT_PROTOCOL, NOTICE_PROTOCOL, ConnectedPeer, NetworkLimits
 from .errors import (
     GossipCongested,
     ListenAddressInUse,
@@ -25,6 +25,7 @@ from .validator_links import ValidatorLinks
 
 __all__ = [
     "DIRECT_PROTOCOL",
+    "NOTICE_PROTOCOL",
     "TX_TOPIC",
     "ConnectedPeer",
     "GossipCongested",

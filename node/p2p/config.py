@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 DIRECT_PROTOCOL = "/energy/direct/1"
 """The long-lived stream each node opens to each peer it sends consensus messages to."""
+NOTICE_PROTOCOL = "/energy/notice/1"
+"""The long-lived stream for small notices to connected peers (new-block announcements)."""
 
 MiB = 1024 * 1024
 
@@ -20,6 +22,12 @@ class NetworkLimits:
     """Direct messages queued per peer before `send_direct` raises OutboxFull."""
     inbox_messages: int = 4096
     """Received messages (and gossip batches) waiting for the node before the readers pause."""
+    max_notice_bytes: int = 1024
+    """Largest notice; a bigger frame drops the stream and the peer."""
+    notice_outbox_messages: int = 64
+    """Notices queued per peer; beyond this they are dropped (logged at debug level): notices are hints."""
+    notice_inbox_messages: int = 256
+    """Received notices waiting for the node before the readers pause."""
     dial_timeout: float = 3.0
     """Seconds to connect to a peer and open a stream."""
     unavailable_backoff: float = 1.0

@@ -1,9 +1,13 @@
-"""Direct streams for consensus: one long-lived outbound stream per peer, fed from a bounded outbox.
+"""Direct streams: one long-lived outbound stream per peer and protocol, fed from a bounded outbox.
 
 Validators are few, so every pair talks directly instead of through gossip (whose queues drop silently when full).
 A send only queues the payload; the link's own task dials, opens the stream and writes, several queued frames per
 write. When a dial fails the queued messages are dropped with a log line and sends fail fast for a short backoff:
 consensus messages go stale quickly, and QBFT's round change and sync recover what is lost.
+
+Two protocols run on this machinery: consensus messages (`DIRECT_PROTOCOL`) and small notices such as new-block
+announcements (`NOTICE_PROTOCOL`), each with its own outboxes, inbox and frame limit, so neither can crowd out or
+be mistaken for the other.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING
 import trio
 from libp2p.abc import INetStream
 
-from .config import DIRECT_PROTOCOL
+from .bridge import Inbox
 from .errors import MalformedFrame, MessageTooLarge, NetworkError, OutboxFull, PeerNotAllowed, PeerUnavailable
 from .framing import FrameReader, encode_frame
 
@@ -39,24 +43,32 @@ class DirectLink:
 
 
 class DirectLinks:
-    """All outbound direct links of a node and the handler of inbound direct streams."""
+    """All outbound links of a node on one protocol, and the handler of that protocol's inbound streams."""
 
-    def __init__(self, service: NetworkService) -> None:
+    def __init__(self, service: NetworkService, protocol: str, max_message_bytes: int, outbox_messages: int) -> None:
         self._service = service
+        self.protocol = protocol
+        self.max_message_bytes = max_message_bytes
+        self.outbox_messages = outbox_messages
         self._links: dict[bytes, DirectLink] = {}
+        self.inbox: Inbox[tuple[bytes, bytes]]
+        """(sender address, payload) of every frame received; created by `open_inbox` in the network thread."""
+
+    def open_inbox(self, capacity: int) -> None:
+        self.inbox = Inbox(self._service.bridge, capacity)
 
     def enqueue(self, address: bytes, payload: bytes) -> None:
         """Queue one message (trio thread, never blocks); raises at once if it cannot be queued."""
         service = self._service
-        if len(payload) > service.limits.max_message_bytes:
-            raise MessageTooLarge(len(payload), service.limits.max_message_bytes)
+        if len(payload) > self.max_message_bytes:
+            raise MessageTooLarge(len(payload), self.max_message_bytes)
         if address not in service.allowlist:
             raise PeerNotAllowed(address)
         link = self._links.get(address)
         if link is None:
             if not service.can_reach(address):
                 raise PeerUnavailable(address, "not a bootstrap peer and not connected")
-            link = DirectLink(address, service.limits.outbox_messages)
+            link = DirectLink(address, self.outbox_messages)
             self._links[address] = link
             service.nursery.start_soon(self._drive, link)
         if trio.current_time() < link.unavailable_until:
@@ -75,6 +87,14 @@ class DirectLinks:
                 logger.debug("direct message not queued: %s", exc)
             except NetworkError as exc:
                 logger.warning("direct message not queued: %s", exc)
+
+    def post_to_connected(self, payload: bytes) -> None:
+        """Best-effort enqueue to every connected allowed peer (trio thread): failures are logged at debug level."""
+        for peer in self._service.connected_peers():
+            try:
+                self.enqueue(peer.address, payload)
+            except NetworkError as exc:
+                logger.debug("%s message to 0x%s not queued: %s", self.protocol, peer.address.hex(), exc)
 
     def forget(self, address: bytes) -> None:
         """Stop the link to a peer that was disallowed; its queued messages are dropped."""
@@ -104,7 +124,7 @@ class DirectLinks:
             try:
                 if link.stream is None:
                     with trio.fail_after(self._service.limits.dial_timeout):
-                        link.stream = await self._service.open_stream(link.address, DIRECT_PROTOCOL)
+                        link.stream = await self._service.open_stream(link.address, self.protocol)
                 await link.stream.write(data)
                 return
             except Exception as exc:  # dial timeout, refused, reset: libp2p raises many unrelated types
@@ -125,7 +145,8 @@ class DirectLinks:
             dropped += 1
         link.unavailable_until = trio.current_time() + self._service.limits.unavailable_backoff
         link.last_failure = reason
-        logger.warning("direct link to 0x%s down (%s); dropped %d messages", link.address.hex(), reason, dropped)
+        logger.warning("%s link to 0x%s down (%s); dropped %d messages", self.protocol, link.address.hex(), reason,
+                       dropped)
 
     def mark_reachable(self, address: bytes) -> None:
         """The peer connected to us: sends to it may go again without waiting for the backoff."""
@@ -134,19 +155,20 @@ class DirectLinks:
             link.unavailable_until = 0.0
 
     async def serve_inbound(self, stream: INetStream) -> None:
-        """Read a peer's direct stream until it ends; bad frames drop the peer."""
+        """Read a peer's stream of this protocol until it ends; bad frames drop the peer."""
         service = self._service
         peer_id = stream.muxed_conn.peer_id
         address = service.address_of(peer_id)
-        reader = FrameReader(stream, service.limits.max_message_bytes)
+        self.mark_reachable(address)
+        reader = FrameReader(stream, self.max_message_bytes)
         try:
             while (payload := await reader.read_frame()) is not None:
                 if address not in service.allowlist:
                     raise PeerNotAllowed(address)
-                await service.direct_inbox.put((address, payload))
+                await self.inbox.put((address, payload))
         except (MessageTooLarge, MalformedFrame, PeerNotAllowed) as exc:
-            await service.drop_peer(peer_id, f"direct stream: {exc}")
+            await service.drop_peer(peer_id, f"{self.protocol} stream: {exc}")
         except Exception as exc:  # stream reset or connection lost: the peer will reconnect
-            logger.debug("direct stream from 0x%s ended: %r", address.hex(), exc)
+            logger.debug("%s stream from 0x%s ended: %r", self.protocol, address.hex(), exc)
         finally:
             await service.close_stream(stream)

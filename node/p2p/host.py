@@ -5,6 +5,8 @@
     await net.send_direct(validator_address, consensus_message)     # long-lived stream, bounded outbox
     net.post_direct(validator_addresses, consensus_message)         # the same, best effort, no waiting
     async for sender, payload in net.incoming(): ...                # direct messages
+    net.post_notice(announcement)                                   # small hint to every connected peer
+    async for sender, payload in net.notices(): ...
     await net.publish_txs(raw_txs)                                  # gossip, batched
     async for origin, raw_txs in net.tx_batches(): ...
     net.set_request_handler("/energy/sync/headers/1", serve_headers)
@@ -206,11 +208,29 @@ class P2PNetwork:
 
     async def receive_direct(self) -> tuple[bytes, bytes]:
         """The next direct message as (sender address, payload); NetworkClosed once closed."""
-        return await self._running_service().direct_inbox.get()
+        return await self._running_service().links.inbox.get()
 
     async def incoming(self) -> AsyncIterator[tuple[bytes, bytes]]:
         """Direct messages as (sender address, payload), in arrival order per peer; ends when closed."""
-        async for item in _drain(self._running_service().direct_inbox):
+        async for item in _drain(self._running_service().links.inbox):
+            yield item
+
+    # --- notices -------------------------------------------------------------------------------------------
+
+    def post_notice(self, payload: bytes) -> None:
+        """Queue a small notice (a new-block announcement) to every connected allowed peer, without waiting.
+
+        Best effort on a stream of its own (`NOTICE_PROTOCOL`): a full outbox or a failed dial drops it. Raises
+        MessageTooLarge above `limits.max_notice_bytes`, NetworkClosed if not running.
+        """
+        if len(payload) > self.limits.max_notice_bytes:
+            raise MessageTooLarge(len(payload), self.limits.max_notice_bytes)
+        service = self._running_service()
+        self._running_bridge().notify_trio(service.notices.post_to_connected, payload)
+
+    async def notices(self) -> AsyncIterator[tuple[bytes, bytes]]:
+        """Notices from peers as (sender address, payload); ends when closed."""
+        async for item in _drain(self._running_service().notices.inbox):
             yield item
 
     # --- gossip --------------------------------------------------------------------------------------------

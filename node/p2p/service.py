@@ -41,7 +41,7 @@ from libp2p.tools.anyio_service import background_trio_service
 from . import requests
 from .allowlist import Allowlist, AllowlistedNoise
 from .bridge import Inbox, ThreadBridge
-from .config import DIRECT_PROTOCOL, ConnectedPeer, NetworkLimits
+from .config import DIRECT_PROTOCOL, NOTICE_PROTOCOL, ConnectedPeer, NetworkLimits
 from .direct import DirectLinks
 from .errors import GossipCongested, NetworkError, PeerUnavailable
 from .gossip import MAX_BATCH_BYTES, TX_TOPIC, decode_tx_batch
@@ -92,11 +92,13 @@ class NetworkService:
             eclipse_protection_enabled=False,
         )
         self.pubsub = Pubsub(self.host, self.gossipsub, max_inbound_rpc_size=2 * MAX_BATCH_BYTES)
-        self.links = DirectLinks(self)
+        self.links = DirectLinks(self, DIRECT_PROTOCOL, limits.max_message_bytes, limits.outbox_messages)
+        """Consensus messages."""
+        self.notices = DirectLinks(self, NOTICE_PROTOCOL, limits.max_notice_bytes, limits.notice_outbox_messages)
+        """New-block announcements and other small hints."""
         self._addresses: dict[ID, bytes] = {}
         self._dialling: set[bytes] = set()
         self._nursery: trio.Nursery | None = None
-        self.direct_inbox: Inbox[tuple[bytes, bytes]]
         self.gossip_inbox: Inbox[tuple[bytes, list[bytes]]]
         self._publish_slots = trio.Semaphore(limits.gossip_in_flight)
 
@@ -108,12 +110,14 @@ class NetworkService:
 
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen, join the gossip topic and dial the bootstrap peers; reports the listen multiaddr."""
-        self.direct_inbox = Inbox(self.bridge, self.limits.inbox_messages)
+        self.links.open_inbox(self.limits.inbox_messages)
+        self.notices.open_inbox(self.limits.notice_inbox_messages)
         self.gossip_inbox = Inbox(self.bridge, self.limits.inbox_messages)
         try:
             async with self.host.run(listen_addrs=[self._listen_addr]), trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self.host.set_stream_handler(TProtocol(DIRECT_PROTOCOL), self._serve_direct)
+                self.host.set_stream_handler(TProtocol(DIRECT_PROTOCOL), self.links.serve_inbound)
+                self.host.set_stream_handler(TProtocol(NOTICE_PROTOCOL), self.notices.serve_inbound)
                 async with background_trio_service(self.pubsub), background_trio_service(self.gossipsub):
                     await self.pubsub.wait_until_ready()
                     self.pubsub.set_topic_validator(TX_TOPIC, self._validate_batch, False)
@@ -125,7 +129,8 @@ class NetworkService:
         finally:
             self._nursery = None
             self.pubsub.seen_messages.stop()  # pubsub starts this cache's sweeper thread and never stops it
-            self.direct_inbox.close()
+            self.links.inbox.close()
+            self.notices.inbox.close()
             self.gossip_inbox.close()
 
     # --- peers ---------------------------------------------------------------------------------------------
@@ -187,6 +192,7 @@ class NetworkService:
         """Close every connection to a misbehaving or disallowed peer."""
         logger.warning("dropping peer %s (0x%s): %s", peer_id, self.address_of(peer_id).hex(), reason)
         self.links.forget(self.address_of(peer_id))
+        self.notices.forget(self.address_of(peer_id))
         with trio.move_on_after(STREAM_CLOSE_TIMEOUT):
             await self.host.disconnect(peer_id)
 
@@ -194,6 +200,7 @@ class NetworkService:
         """After `disallow`: drop the peer with that address if it is connected (trio thread, returns at once)."""
         peer_id = self._connected_peer_id(address)
         self.links.forget(address)
+        self.notices.forget(address)
         if peer_id is not None:
             self.nursery.start_soon(self.drop_peer, peer_id, "removed from the allowlist")
 
@@ -236,14 +243,11 @@ class NetworkService:
             logger.debug("bootstrap dial to %s failed: %r", peer.dial_addr, exc)
         else:
             self.links.mark_reachable(peer.address)
+            self.notices.mark_reachable(peer.address)
         finally:
             self._dialling.discard(peer.address)
 
     # --- direct messages and requests ----------------------------------------------------------------------
-
-    async def _serve_direct(self, stream: INetStream) -> None:
-        self.links.mark_reachable(self.address_of(stream.muxed_conn.peer_id))
-        await self.links.serve_inbound(stream)
 
     def set_request_handler(self, protocol: str, handler: requests.RequestHandler) -> None:
         self.host.set_stream_handler(TProtocol(protocol), partial(requests.serve, self, protocol, handler))
