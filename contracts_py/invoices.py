@@ -7,6 +7,11 @@ the tariff in force (`contracts_py.billing`). Each line names its payee, so paym
 consumer confirms the invoice or disputes it with a reason; the retailer may then issue a corrected invoice that
 supersedes the old one, linked both ways.
 
+A prosumer's export is on the same invoice: when the account's retailer has an export price in force
+(`contracts_py.prosumer`), issuing the invoice nets the month's exported Wh at that price against the lines
+(`billing.netting`): the export shows as a credit line, the total is the net, and paying the net settles the
+invoice. A credit beyond the bill is paid out to the consumer at issuance.
+
 Per account a ledger (`billing.ledger`) keeps what billing carries from month to month. Periods are invoiced in
 order; a correction applies to the latest period only and only before payment. A building's common-house needs
 are shared among its premises once per period (`shareCommonHouse`, by the management company or the grid
@@ -19,22 +24,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
-from contracts_py import readings, registry, tariffs
+from contracts_py import readings, registry, ruble, tariffs
 from contracts_py.abi import (Address, AddressArray, Indexed, String, Uint8, Uint64, Uint64Array, Uint256,
                               Uint256Array)
 from contracts_py.billing import bill as billing
 from contracts_py.billing import optimizer, periods
 from contracts_py.billing.common_house import Premises, common_house_needs
-from contracts_py.billing.components import BillLine
+from contracts_py.billing.components import BillLine, Component
 from contracts_py.billing.errors import BillingError
 from contracts_py.billing.ledger import EMPTY_LEDGER, AccountLedger, AccountMonth, bill_account_month
 from contracts_py.billing.losses import LossAdjustment
+from contracts_py.billing.netting import ExportNetting, net_export, no_export, paid_by_retailer
 from contracts_py.participants import Role, has_role, require_role
 from contracts_py.runtime import Context, NativeContract, Revert, event, external, internal, require, view
 
 ADDRESS = bytes.fromhex("000000000000000000000000000000000000e007")
 PAYMENTS_ADDRESS = bytes.fromhex("000000000000000000000000000000000000e008")
 """The payments contract (`contracts_py.payments.ADDRESS`), named here so the modules do not import in a cycle."""
+PROSUMER_ADDRESS = bytes.fromhex("000000000000000000000000000000000000e00b")
+"""The prosumer contract (`contracts_py.prosumer.ADDRESS`), which keeps the retailers' export prices."""
 
 PAYMENT_DAY = 10
 """Invoices fall due at the end of this day of the month after the period (decree 354, item 66)."""
@@ -76,7 +84,7 @@ class Invoice:
     volume_wh: int
     lines: tuple[BillLine, ...]
     paid: tuple[int, ...]
-    """Kopecks paid so far against each line."""
+    """Kopecks settled so far against each line: payments and the export credit (`export.applied`)."""
     status: int
     issued_at: int
     due_at: int
@@ -85,14 +93,38 @@ class Invoice:
     dispute_reason: str
     ledger_before: AccountLedger
     """The account's ledger before this invoice, so a correction bills the month again from the same start."""
+    export: ExportNetting
+    """The export credit netted on this invoice (all zero without export or without an export price)."""
 
     @property
-    def total(self) -> int:
+    def charges(self) -> int:
+        """Kopecks of the lines, before the export credit."""
         return sum(line.total for line in self.lines)
 
     @property
+    def total(self) -> int:
+        """The net: charges less the export credit; below zero when the credit exceeds the bill."""
+        return self.charges - self.export.credit
+
+    @property
+    def due(self) -> int:
+        """What the consumer owes on the invoice: the net, or nothing when the credit covers the bill."""
+        return max(self.total, 0)
+
+    @property
     def outstanding(self) -> int:
-        return self.total - sum(self.paid)
+        return self.charges - sum(self.paid)
+
+    @property
+    def paid_by_consumer(self) -> int:
+        return sum(self.paid) - self.export.applied_total
+
+    @property
+    def export_line(self) -> BillLine | None:
+        """The export as a credit line: its Wh, the negative amount, payable by the retailer; None without one."""
+        if not self.export.credit:
+            return None
+        return BillLine(int(Component.EXPORT), self.retailer, self.export.export_wh, -self.export.credit, 0)
 
 
 def invoice_id_of(account_number: int, period: int, revision: int) -> int:
@@ -121,6 +153,22 @@ class InvoiceLine:
     quantity: Uint256
     net: Uint256
     vat: Uint256
+
+
+@event
+class ExportNetted:
+    invoice_id: Indexed(Uint256)
+    account_number: Indexed(Uint64)
+    consumer: Indexed(Address)
+    export_wh: Uint256
+    mkop_per_kwh: Uint64
+    credit: Uint256
+    charges: Uint256
+    """Kopecks of the invoice's lines before the credit."""
+    net_due: Uint256
+    """Kopecks the consumer owes after the credit (0 when the credit covers the bill)."""
+    payout: Uint256
+    """Kopecks of credit beyond the bill, paid to the consumer."""
 
 
 @event
@@ -216,14 +264,24 @@ def metered_usage(ctx: Context, account_number: int, period: int, option: billin
     return billing.combine(period, usages), recorded, capacity
 
 
+def metered_export_wh(ctx: Context, account_number: int, period: int) -> int:
+    """The account's exported (A-) Wh in a period, after each meter's CT x VT ratios."""
+    total = 0
+    for meter_id in ctx.call(registry.ADDRESS, "getAccountMeters", account_number):
+        meter = ctx.call(registry.ADDRESS, "getMeter", meter_id)
+        total += ctx.call(readings.ADDRESS, "monthConsumption", meter_id, period).export_wh * meter.ct_ratio \
+            * meter.vt_ratio
+    return total
+
+
 def _shares_key(building_id: int, period: int) -> bytes:
     return b"h" + building_id.to_bytes(8, "big") + period.to_bytes(4, "big")
 
 
 class Invoices(NativeContract):
     NAME = "Invoices"
-    EVENTS = (InvoiceIssued, InvoiceLine, InvoiceConfirmed, InvoiceDisputed, InvoiceSuperseded, InvoicePaid,
-              CommonHouseShared, CommonHouseShare, ResidentsSet)
+    EVENTS = (InvoiceIssued, InvoiceLine, ExportNetted, InvoiceConfirmed, InvoiceDisputed, InvoiceSuperseded,
+              InvoicePaid, CommonHouseShared, CommonHouseShare, ResidentsSet)
 
     def _own_account(self, ctx: Context, account_number: int) -> registry.Account:
         require_role(ctx, ctx.sender, Role.RETAILER)
@@ -247,19 +305,52 @@ class Invoices(NativeContract):
             computed = bill_account_month(month, ledger, terms.option, terms.vat_rates, terms.hourly_prices, rules)
         invoice_id = invoice_id_of(account.number, period, revision)
         due_at = next_start + PAYMENT_DAY * 86_400
+        lines = computed.bill.lines
+        netting = self._net_export(ctx, account, period, lines)
         invoice = Invoice(invoice_id, account.number, period, revision, account.retailer, account.consumer,
                           terms.option_id, computed.method, computed.metered_wh, computed.bill.volume_wh,
-                          computed.bill.lines, (0,) * len(computed.bill.lines), Status.ISSUED, ctx.block.timestamp,
-                          due_at, supersedes, 0, "", ledger)
+                          lines, netting.applied, Status.ISSUED, ctx.block.timestamp, due_at, supersedes, 0, "",
+                          ledger, netting)
+        if netting.credit and invoice.outstanding == 0:
+            invoice = replace(invoice, status=Status.PAID)
         ctx.storage.set_record(_invoice_key(invoice_id), invoice)
         ctx.storage.set_record(_ledger_key(account.number), computed.ledger)
         ctx.emit(InvoiceIssued(invoice_id=invoice_id, account_number=account.number, period=period,
-                               consumer=account.consumer, total=invoice.total, volume_wh=invoice.volume_wh,
+                               consumer=account.consumer, total=invoice.due, volume_wh=invoice.volume_wh,
                                method=invoice.method, supersedes=supersedes, due_at=due_at))
         for line in invoice.lines:
             ctx.emit(InvoiceLine(invoice_id=invoice_id, payee=line.payee, component=line.component,
                                  quantity=line.quantity, net=line.net, vat=line.vat))
+        if netting.credit:
+            ctx.emit(InvoiceLine(invoice_id=invoice_id, payee=account.retailer, component=Component.EXPORT,
+                                 quantity=netting.export_wh, net=netting.credit, vat=0))
+            ctx.emit(ExportNetted(invoice_id=invoice_id, account_number=account.number, consumer=account.consumer,
+                                  export_wh=netting.export_wh, mkop_per_kwh=netting.mkop_per_kwh,
+                                  credit=netting.credit, charges=invoice.charges, net_due=invoice.due,
+                                  payout=netting.payout))
+        if invoice.status == Status.PAID:
+            ctx.emit(InvoicePaid(invoice_id=invoice_id, account_number=account.number, total=0))
         return invoice_id
+
+    def _net_export(self, ctx: Context, account: registry.Account, period: int,
+                    lines: tuple[BillLine, ...]) -> ExportNetting:
+        """Net the month's export at the retailer's price in force against the lines; the retailer (who signs
+        the issue) pays the other payees' lines the credit settled and the credit beyond the bill."""
+        export_wh = metered_export_wh(ctx, account.number, period)
+        price = ctx.call(PROSUMER_ADDRESS, "exportPriceOf", account.retailer, period) if export_wh else 0
+        if not price:
+            return no_export(len(lines))
+        with _rules(f"account {account.number}'s export for {period}"):
+            netting = net_export(lines, account.retailer, export_wh, price)
+        payments = paid_by_retailer(lines, account.retailer, netting)
+        if payments or netting.payout:
+            require(ctx.origin == account.retailer, "an invoice whose export credit moves money is issued by the "
+                    "retailer signing the transaction")
+        for payee, kopecks in payments:
+            ctx.call(ruble.ADDRESS, "chargeOrigin", payee, kopecks)
+        if netting.payout:
+            ctx.call(ruble.ADDRESS, "chargeOrigin", account.consumer, netting.payout)
+        return netting
 
     # --- the retailer ---------------------------------------------------------------------------------------
 
@@ -282,7 +373,10 @@ class Invoices(NativeContract):
         account = self._own_account(ctx, old.account_number)
         require(old.status in (Status.ISSUED, Status.CONFIRMED, Status.DISPUTED),
                 f"invoice {invoiceId} is {Status(old.status).name.lower()} and cannot be corrected")
-        require(sum(old.paid) == 0, f"invoice {invoiceId} is partly paid; refund before correcting")
+        require(old.paid_by_consumer == 0, f"invoice {invoiceId} is partly paid; refund before correcting")
+        require(not paid_by_retailer(old.lines, old.retailer, old.export) and not old.export.payout,
+                f"invoice {invoiceId}'s export credit was paid out beyond the retailer's lines; it cannot be "
+                f"corrected")
         ledger = self._ledger(ctx, old.account_number)
         require(ledger.last_period == old.period, f"only the latest period ({ledger.last_period}) can be corrected")
         before = replace(old.ledger_before, residents=ledger.residents)
@@ -379,11 +473,12 @@ class Invoices(NativeContract):
         invoice = self.getInvoice(ctx, invoice_id)
         paid = tuple(p + part for p, part in zip(invoice.paid, parts, strict=True))
         require(all(p <= line.total for p, line in zip(paid, invoice.lines)), "a payment exceeds a line")
-        status = Status.PAID if sum(paid) == invoice.total else invoice.status
-        invoice = replace(invoice, paid=paid, status=status)
+        invoice = replace(invoice, paid=paid)
+        if invoice.outstanding == 0:
+            invoice = replace(invoice, status=Status.PAID)
         ctx.storage.set_record(_invoice_key(invoice_id), invoice)
-        if status == Status.PAID:
-            ctx.emit(InvoicePaid(invoice_id=invoice_id, account_number=invoice.account_number, total=invoice.total))
+        if invoice.status == Status.PAID:
+            ctx.emit(InvoicePaid(invoice_id=invoice_id, account_number=invoice.account_number, total=invoice.due))
         return invoice
 
     # --- views ----------------------------------------------------------------------------------------------
@@ -393,19 +488,30 @@ class Invoices(NativeContract):
             Uint64, Uint64, Uint8, Uint8, Address, Uint64, Uint256, Uint256, Uint256, Uint8, Uint64, Uint256,
             Uint256, String]:
         """(accountNumber, period, revision, status, consumer, optionId, total, paid, volumeWh, method, dueAt,
-        supersedes, supersededBy, disputeReason)."""
+        supersedes, supersededBy, disputeReason); total is what the consumer owes after any export credit
+        (`invoiceExport`), paid what the consumer has paid of it."""
         i = self.getInvoice(ctx, invoiceId)
-        return (i.account_number, i.period, i.revision, i.status, i.consumer, i.option_id, i.total, sum(i.paid),
+        return (i.account_number, i.period, i.revision, i.status, i.consumer, i.option_id, i.due, i.paid_by_consumer,
                 i.volume_wh, i.method, i.due_at, i.supersedes, i.superseded_by, i.dispute_reason)
 
     @view
     def invoiceLines(self, ctx: Context, invoiceId: Uint256) -> tuple[
             Uint64Array, AddressArray, Uint256Array, Uint256Array, Uint256Array, Uint256Array]:
-        """(components, payees, quantities, nets, vats, paid), one entry per line."""
+        """(components, payees, quantities, nets, vats, paid), one entry per charged line; paid includes the
+        export credit settling the line. The export credit line itself is in `invoiceExport`."""
         i = self.getInvoice(ctx, invoiceId)
         return (tuple(l.component for l in i.lines), tuple(l.payee for l in i.lines),
                 tuple(l.quantity for l in i.lines), tuple(l.net for l in i.lines), tuple(l.vat for l in i.lines),
                 i.paid)
+
+    @view
+    def invoiceExport(self, ctx: Context, invoiceId: Uint256) -> tuple[
+            Uint256, Uint64, Uint256, Uint256, Uint256, Uint256, Uint256Array]:
+        """The export credit line and the net: (exportWh, mkopPerKwh, credit, charges, netDue, payout,
+        creditAppliedPerLine); all zero for an invoice without export."""
+        i = self.getInvoice(ctx, invoiceId)
+        e = i.export
+        return e.export_wh, e.mkop_per_kwh, e.credit, i.charges, i.due, e.payout, e.applied
 
     @view
     def ledger(self, ctx: Context, accountNumber: Uint64) -> tuple[Uint64, Uint64, Uint256, Uint8]:

@@ -26,6 +26,9 @@ class Component(IntEnum):
     RETAIL_MARKUP = 5
     INFRASTRUCTURE = 6
     COMMON_HOUSE = 7
+    EXPORT = 8
+    """The retailer's purchase of a prosumer's exported energy: a credit, set against the other lines
+    (`billing.netting`); events and views show its amount as a magnitude under this code."""
 
 
 ADD_ON_COMPONENTS = (Component.TRANSMISSION, Component.RETAIL_MARKUP, Component.INFRASTRUCTURE)

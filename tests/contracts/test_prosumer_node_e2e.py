@@ -1,5 +1,5 @@
-"""A prosumer's April 2026 through a real node process: half-hourly import and export readings -> the import
-invoice -> the retailer buys the export -> the consumer pays the invoice; and the same export certified as green
+"""A prosumer's April 2026 through a real node process: half-hourly import and export readings -> one invoice
+with the import charged and the export bought and netted on it, the credit beyond the bill paid out; and the same export certified as green
 certificates, sold and retired. Every figure asserted; bad input rejected with a reason in the receipt."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 
+from contracts_py import invoices
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, period_start
 from genesis.chain_client import ChainClient
 
@@ -100,24 +101,34 @@ def prosumer(solo_node) -> Prosumer:
     return p
 
 
-def test_prosumer_month_with_import_and_export_on_one_statement(prosumer):
+def test_prosumer_month_with_import_and_export_on_one_invoice(prosumer):
+    """The export credit (759,997 kopecks) exceeds the April bill (158,142): issuing the invoice settles every
+    line - the retailer's own by offset, the grid company's and the infrastructure line paid by the retailer - and
+    pays the rest of the credit out to the consumer; the invoice is paid and shows both sides."""
     p, c = prosumer, prosumer.client
     assert c.call("Readings", "meterMonth", 1001, APRIL)[:4] == (182_400, 3_240_000, 1_440, 1_440)
-    reason = p.rejected(p.retailer, "ProsumerSettlement", "settleExport", 1001, APRIL)
-    assert reason == "account 1001 has no invoice for 202604; issue it first"
-    p.ok(p.retailer, "Invoices", "issueInvoice", 1001, APRIL, gas=20_000_000)
-    p.ok(p.retailer, "ProsumerSettlement", "settleExport", 1001, APRIL, gas=20_000_000)
+    reason = p.rejected(p.consumer, "ProsumerSettlement", "setExportPrice", 20260601, 1)
+    assert reason == f"0x{p.consumer.address.hex()} lacks the retailer role"
+    retailer_before = p.balance(p.retailer.address)
+    receipt = p.ok(p.retailer, "Invoices", "issueInvoice", 1001, APRIL, gas=20_000_000)
     credit = 3_240_000 * EXPORT_PRICE // 1_000_000
-    assert credit == 759_997
+    assert credit == 759_997  # 759,997.08 rounds to 759,997
+    payout = credit - INVOICE_TOTAL
     statement = c.call("ProsumerSettlement", "exportStatement", 1001, APRIL)
     assert statement[:9] == (p.consumer.address, INVOICE_ID, 182_400, INVOICE_TOTAL, 3_240_000, EXPORT_PRICE,
-                             credit, 0, credit - INVOICE_TOTAL)
-    assert p.balance(p.consumer.address) == credit
-    again = p.rejected(p.retailer, "ProsumerSettlement", "settleExport", 1001, APRIL)
-    assert again == "account 1001's export for 202604 is already settled"
-    p.ok(p.consumer, "Payments", "payInvoice", INVOICE_ID, INVOICE_TOTAL, 2)
-    assert p.balance(p.consumer.address) == credit - INVOICE_TOTAL
-    assert c.call("Invoices", "invoice", INVOICE_ID)[3] == 5  # PAID
+                             credit, 0, payout)
+    assert c.call("Invoices", "invoiceExport", INVOICE_ID) == (
+        3_240_000, EXPORT_PRICE, credit, INVOICE_TOTAL, 0, payout, (105_876, 40_330, 11_649, 287))
+    assert p.balance(p.consumer.address) == payout == 601_855
+    assert retailer_before - p.balance(p.retailer.address) == 40_330 + 287 + payout
+    assert p.balance(INFRA) == 287
+    invoice = c.call("Invoices", "invoice", INVOICE_ID)
+    assert (invoice[3], invoice[6], invoice[7]) == (5, 0, 0)  # PAID, nothing due
+    topics = [bytes.fromhex(log["topics"][0][2:]) for log in receipt["logs"]]
+    assert topics.count(invoices.InvoiceLine.__event_spec__.topic) == 5  # four charges and the export credit
+    assert topics.count(invoices.ExportNetted.__event_spec__.topic) == 1
+    again = p.rejected(p.consumer, "Payments", "payInvoice", INVOICE_ID, 1, 2)
+    assert again == f"invoice {INVOICE_ID} is paid, not payable"
 
 
 def test_readings_to_certificates_to_sale_to_retirement(prosumer):

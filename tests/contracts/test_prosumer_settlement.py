@@ -1,12 +1,12 @@
-"""Prosumer settlement: the retailer buys a consumer's export at an effective-dated price, paid next to the
-import invoice, through `execute_call` on an in-memory chain (`World` from test_billing_world)."""
+"""Prosumer settlement: the retailer buys a consumer's export at an effective-dated price, netted on the import
+invoice, through `execute_call` on an in-memory chain (`World` from test_billing_world)."""
 
 import eth_abi
 import pytest
 
 from contracts_py import invoices, payments, prosumer, readings, registry, ruble
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, period_start
-from test_billing_world import APRIL, BANK, CONSUMER, GATEWAY, GRID, MAY, OTHER_RETAILER, RETAILER, World
+from test_billing_world import APRIL, BANK, CONSUMER, GATEWAY, GRID, INFRA, MAY, RETAILER, World
 
 TWO_ZONE_APRIL_TOTAL = 158_142
 """The invoice of day 150 Wh and night 80 Wh per half hour in April 2026 (tests/data/billing/two_zone.json)."""
@@ -50,90 +50,118 @@ def world():
     return w
 
 
-def test_prosumer_month_with_import_and_export_end_to_end(world):
-    """April: the invoice bills the import, the retailer buys the export, the consumer pays the invoice from a
-    wallet that the credit topped up; the statement and the event show both sides and the net."""
+def balances(world, *who):
+    return tuple(world.balance(w) for w in who)
+
+
+def test_export_is_a_credit_line_on_the_invoice_and_paying_the_net_settles_it(world):
+    """April: the invoice bills the import and nets the export bought at the April price; the credit fits in the
+    retailer's own lines, so no money moves at issuance; the consumer pays the net and every payee gets its line."""
     post_prosumer_month(world, world.meter, APRIL)
-    invoice_id = world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL).value
     assert world.ok(CONSUMER, prosumer.ADDRESS, "exportQuote", 1001, APRIL).value == (216_000, APRIL_PRICE, 50_666)
-    retailer_before = world.balance(RETAILER)
-    settled = world.ok(RETAILER, prosumer.ADDRESS, "settleExport", 1001, APRIL)
-    # 30 days x 12 half hours x 600 Wh = 216,000 Wh x 234,567 mkop/kWh = 50,666.472 -> 50,666 kopecks.
-    assert settled.value == 50_666
-    assert logs_of(settled, prosumer.ExportSettled) == [(invoice_id, 182_400, TWO_ZONE_APRIL_TOTAL, 216_000,
-                                                         APRIL_PRICE, 50_666, 107_476, 0)]
-    assert world.balance(CONSUMER) == 50_666 and retailer_before - world.balance(RETAILER) == 50_666
+    before = balances(world, RETAILER, CONSUMER, GRID, INFRA)
+    issued = world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL)
+    invoice_id = issued.value
+    assert balances(world, RETAILER, CONSUMER, GRID, INFRA) == before
+    # 30 days x 12 half hours x 600 Wh = 216,000 Wh x 234,567 mkop/kWh = 50,666.472 -> 50,666 kopecks, set against
+    # the retailer's energy (105,876) and markup (11,649) lines: 45,644 + 5,022 by the largest remainder.
+    assert world.ok(CONSUMER, invoices.ADDRESS, "invoiceExport", invoice_id).value == (
+        216_000, APRIL_PRICE, 50_666, TWO_ZONE_APRIL_TOTAL, 107_476, 0, (45_644, 0, 5_022, 0))
+    assert logs_of(issued, invoices.InvoiceIssued)[0][1] == 107_476
+    assert logs_of(issued, invoices.InvoiceLine)[-1] == (8, 216_000, 50_666, 0)
+    assert logs_of(issued, invoices.ExportNetted) == [(216_000, APRIL_PRICE, 50_666, TWO_ZONE_APRIL_TOTAL, 107_476, 0)]
+    view = world.ok(CONSUMER, invoices.ADDRESS, "invoice", invoice_id).value
+    assert (view[3], view[6], view[7]) == (invoices.Status.ISSUED, 107_476, 0)
     statement = world.ok(CONSUMER, prosumer.ADDRESS, "exportStatement", 1001, APRIL).value
     assert statement == (CONSUMER, invoice_id, 182_400, TWO_ZONE_APRIL_TOTAL, 216_000, APRIL_PRICE, 50_666,
                          107_476, 0, world.now)
-    world.ok(BANK, ruble.ADDRESS, "transfer", CONSUMER, 107_476)  # the net, topped up at the bank
-    world.ok(CONSUMER, payments.ADDRESS, "payInvoice", invoice_id, TWO_ZONE_APRIL_TOTAL, 1)
-    assert world.balance(CONSUMER) == 0
-    assert world.ok(CONSUMER, invoices.ADDRESS, "invoice", invoice_id).value[3] == invoices.Status.PAID
+    world.ok(BANK, ruble.ADDRESS, "transfer", CONSUMER, 107_476)
+    world.ok(CONSUMER, invoices.ADDRESS, "confirmInvoice", invoice_id)
+    world.ok(CONSUMER, payments.ADDRESS, "payInvoice", invoice_id, 107_476, 1)
+    # Transmission 40,330 to the grid company, infrastructure 287, the retailer's lines less the credit: 66,859.
+    assert balances(world, RETAILER, CONSUMER, GRID, INFRA) == (before[0] + 66_859, 0, before[2] + 40_330,
+                                                                before[3] + 287)
+    view = world.ok(CONSUMER, invoices.ADDRESS, "invoice", invoice_id).value
+    assert (view[3], view[6], view[7]) == (invoices.Status.PAID, 107_476, 107_476)
 
 
-def test_the_price_in_force_on_the_first_day_applies_and_a_large_export_leaves_credit_over(world):
+def test_a_credit_beyond_the_bill_settles_every_line_and_is_paid_out(world):
+    """May at 9,000 Wh per sunny half hour and the May price: the retailer pays the grid company's and the
+    infrastructure lines for the consumer and the rest of the credit to the consumer; the invoice is paid."""
     registers = post_prosumer_month(world, world.meter, APRIL)
     world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL)
-    world.ok(RETAILER, prosumer.ADDRESS, "settleExport", 1001, APRIL)
     post_prosumer_month(world, world.meter, MAY, registers, sun_wh=9_000)
-    may_invoice = world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, MAY).value
-    may_total = world.ok(CONSUMER, invoices.ADDRESS, "invoice", may_invoice).value[6]
-    settled = world.ok(RETAILER, prosumer.ADDRESS, "settleExport", 1001, MAY)
-    export_wh = 31 * 12 * 9_000
-    assert settled.value == export_wh * MAY_PRICE // 1_000_000 == 840_348
-    assert logs_of(settled, prosumer.ExportSettled)[0][4:] == (MAY_PRICE, 840_348, 0, 840_348 - may_total)
+    before = balances(world, RETAILER, CONSUMER, GRID, INFRA)
+    may = world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, MAY).value
+    export_wh, price, credit, charges, net_due, payout, applied = world.ok(
+        CONSUMER, invoices.ADDRESS, "invoiceExport", may).value
+    lines = world.ok(CONSUMER, invoices.ADDRESS, "invoiceLines", may).value
+    # 31 x 12 x 9,000 = 3,348,000 Wh x 251,000 mkop/kWh = 840,348 kopecks exactly.
+    assert (export_wh, price, credit, net_due) == (31 * 12 * 9_000, MAY_PRICE, 840_348, 0)
+    totals = [net + vat for net, vat in zip(lines[3], lines[4])]
+    assert applied == tuple(totals) == lines[5] and payout == 840_348 - charges == 840_348 - sum(totals)
+    grid_line, infra_line = totals[1], totals[3]
+    assert balances(world, RETAILER, CONSUMER, GRID, INFRA) == (
+        before[0] - grid_line - infra_line - payout, payout, before[2] + grid_line, before[3] + infra_line)
+    view = world.ok(CONSUMER, invoices.ADDRESS, "invoice", may).value
+    assert (view[3], view[6], view[7]) == (invoices.Status.PAID, 0, 0)
+    refused = world.call(CONSUMER, payments.ADDRESS, "payInvoice", may, 1, 1)
+    assert not refused.success and "is paid, not payable" in refused.revert_reason
+    correction = world.call(RETAILER, invoices.ADDRESS, "correctInvoice", may)
+    assert not correction.success and "is paid and cannot be corrected" in correction.revert_reason
 
 
 def test_transformer_ratios_scale_the_export(world):
     world.ok(GRID, registry.ADDRESS, "configureMeter", world.meter, 2, 5, 1, 0, True, False, 20_000,
              MOSCOW_UTC_OFFSET)
     post_prosumer_month(world, world.meter, APRIL)
-    world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL)
-    assert world.ok(RETAILER, prosumer.ADDRESS, "settleExport", 1001, APRIL).value == 5 * 216_000 * APRIL_PRICE \
-        // 1_000_000
+    invoice_id = world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL).value
+    # CT 5 x VT 1 on import and on export: 1,080,000 Wh x 234,567 = 253,332.36 -> 253,332 kopecks.
+    assert world.ok(CONSUMER, invoices.ADDRESS, "invoiceExport", invoice_id).value[:3] == (
+        1_080_000, APRIL_PRICE, 253_332)
 
 
-def test_a_month_is_settled_once_and_in_order(world):
+def test_a_correction_nets_the_export_again_from_the_current_readings(world):
+    """A credit that stayed within the retailer's lines moved no money, so the invoice can be corrected; the new
+    invoice nets the export as it stands then, and the statement follows the correction."""
+    post_prosumer_month(world, world.meter, APRIL)
+    first = world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL).value
+    second = world.ok(RETAILER, invoices.ADDRESS, "correctInvoice", first).value
+    assert world.ok(CONSUMER, invoices.ADDRESS, "invoiceExport", second).value[:5] == (
+        216_000, APRIL_PRICE, 50_666, TWO_ZONE_APRIL_TOTAL, 107_476)
+    assert world.ok(CONSUMER, prosumer.ADDRESS, "exportStatement", 1001, APRIL).value[1] == second
+
+
+def test_no_export_price_in_force_means_no_credit_line(world):
+    """The retailer buys export only under a price in force on the month's first day."""
+    other = World()
+    other.tariff_group()
+    other.account(1001)
+    other.ok(RETAILER, prosumer.ADDRESS, "setExportPrice", 20260501, MAY_PRICE)
+    post_prosumer_month(other, 1001, APRIL)
+    issued = other.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL)
+    assert other.ok(CONSUMER, invoices.ADDRESS, "invoiceExport", issued.value).value == (
+        0, 0, 0, TWO_ZONE_APRIL_TOTAL, TWO_ZONE_APRIL_TOTAL, 0, (0, 0, 0, 0))
+    assert logs_of(issued, invoices.ExportNetted) == []
+    quote = other.call(CONSUMER, prosumer.ADDRESS, "exportQuote", 1001, APRIL)
+    assert not quote.success and "no export price is in force on 20260401" in quote.revert_reason
+
+
+def test_a_retailer_that_cannot_pay_the_credit_beyond_its_lines_cannot_issue_and_nothing_changes(world):
     registers = post_prosumer_month(world, world.meter, APRIL)
     world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL)
-    post_prosumer_month(world, world.meter, MAY, registers)
-    world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, MAY)
-    world.ok(RETAILER, prosumer.ADDRESS, "settleExport", 1001, MAY)
+    post_prosumer_month(world, world.meter, MAY, registers, sun_wh=9_000)
+    world.ok(RETAILER, ruble.ADDRESS, "transfer", BANK, world.balance(RETAILER) - 1_000)
     before = dict(world.state.data)
-    again = world.call(RETAILER, prosumer.ADDRESS, "settleExport", 1001, MAY)
-    assert not again.success and "export for 202605 is already settled" in again.revert_reason
-    earlier = world.call(RETAILER, prosumer.ADDRESS, "settleExport", 1001, APRIL)
-    assert not earlier.success and "settled up to 202605; periods go in order" in earlier.revert_reason
+    result = world.call(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, MAY)
+    assert not result.success and "insufficient balance" in result.revert_reason
     assert world.state.data == before
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("foreign", "account 1001 belongs to another retailer"),
-    ("consumer", "lacks the retailer role"),
-    ("no_invoice", "account 1001 has no invoice for 202604; issue it first"),
-    ("not_final", "meter 1001's readings are not final for 202604"),
-    ("not_ended", "period 202604 has not ended"),
-    ("poor", "insufficient balance"),
-])
-def test_settlement_refusals_change_nothing(world, case, reason):
-    if case == "not_final":
-        world.now = period_start(MAY, MOSCOW_UTC_OFFSET) + 3_600
-        world.ok(GATEWAY, readings.ADDRESS, "postReading", world.meter, period_start(APRIL, MOSCOW_UTC_OFFSET),
-                 1_000_100, 500)
-    elif case == "not_ended":
-        world.now = period_start(MAY, MOSCOW_UTC_OFFSET) - 3_600
-    else:
-        post_prosumer_month(world, world.meter, APRIL)
-        if case != "no_invoice":
-            world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL)
-    if case == "poor":
-        world.ok(RETAILER, ruble.ADDRESS, "transfer", BANK, world.balance(RETAILER) - 50_665)
-    sender = {"foreign": OTHER_RETAILER, "consumer": CONSUMER}.get(case, RETAILER)
-    before = dict(world.state.data)
-    result = world.call(sender, prosumer.ADDRESS, "settleExport", 1001, APRIL)
-    assert not result.success and reason in result.revert_reason
-    assert world.state.data == before
+def test_the_statement_needs_an_issued_invoice(world):
+    post_prosumer_month(world, world.meter, APRIL)
+    result = world.call(CONSUMER, prosumer.ADDRESS, "exportStatement", 1001, APRIL)
+    assert not result.success and "account 1001 has no invoice for 202604; issue it first" in result.revert_reason
 
 
 def test_prices_are_set_by_retailers_and_only_go_forward(world):
