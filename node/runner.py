@@ -83,7 +83,7 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
             raise SystemExit("this genesis has several validators: run each with --p2p and --bootnodes (QBFT)")
     dispatcher = Dispatcher()
     notify = bft.notify_transaction if bft else engine.notify_transaction if engine else (lambda: None)
-    eth_api = EthApi(node, notify)
+    eth_api = EthApi(node, notify, bft.sync.progress if bft else lambda: None)
     eth_api.register(dispatcher)
     if bft is not None:
         dispatcher.register("eth_sendRawTransaction", _off_the_loop(eth_api.eth_sendRawTransaction))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts_py.catalog import code_marker
 from node.blocks import Header
@@ -25,17 +25,23 @@ from rpc.formats import (
 )
 from rpc.jsonrpc import EXECUTION_REVERTED, SERVER_ERROR, Dispatcher, RpcError, invalid_params
 
+if TYPE_CHECKING:
+    from node.bft.sync import SyncProgress
+
 CLIENT_VERSION = "EnergyLedger/v0.1.0/python"
 MAX_LOG_BLOCK_RANGE = 10_000
 MAX_LOGS = 10_000
 
 
 class EthApi:
-    """Answers Ethereum RPC from a node. `on_transaction` tells block production that work arrived."""
+    """Answers Ethereum RPC from a node. `on_transaction` tells block production that work arrived;
+    `sync_progress` says how far behind its peers a networked node is (None: not behind)."""
 
-    def __init__(self, node: Node, on_transaction: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, node: Node, on_transaction: Callable[[], None] = lambda: None,
+                 sync_progress: Callable[[], SyncProgress | None] = lambda: None) -> None:
         self.node = node
         self.on_transaction = on_transaction
+        self.sync_progress = sync_progress
 
     def register(self, dispatcher: Dispatcher) -> None:
         for name in dir(self):
@@ -102,8 +108,13 @@ class EthApi:
     def eth_maxPriorityFeePerGas(self) -> str:
         return "0x0"
 
-    def eth_syncing(self) -> bool:
-        return False
+    def eth_syncing(self) -> dict | bool:
+        """Ethereum's object while the node is behind the highest head its peers report, false otherwise."""
+        progress = self.sync_progress()
+        if progress is None:
+            return False
+        return {"startingBlock": quantity(progress.starting_block), "currentBlock": quantity(progress.current_block),
+                "highestBlock": quantity(progress.highest_block)}
 
     def eth_accounts(self) -> list:
         return []

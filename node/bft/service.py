@@ -15,12 +15,12 @@ from pathlib import Path
 from consensus.events import QbftConfig
 from node.bft.block_source import NodeBlockSource
 from node.bft.driver import QbftDriver
-from node.bft.sync import SyncClient, SyncServer
+from node.bft.sync import SyncClient, SyncServer, encode_head
 from node.bft.tx_gossip import TxGossip
 from node.bft.votes import PendingVotes
 from node.blocks import Block, Receipt
 from node.crypto import private_key_to_address
-from node.p2p import P2PNetwork, ValidatorLinks, peer_id_from_private_key
+from node.p2p import NetworkError, P2PNetwork, ValidatorLinks, peer_id_from_private_key
 from node.p2p.identity import parse_peer_address
 from node.service import Node
 
@@ -56,7 +56,7 @@ class BftService:
         self.links = ValidatorLinks(self.network, lambda: self._validators)
         config = QbftConfig(round_timeout_ms=settings.round_timeout_ms, block_period_ms=node.genesis.block_period_ms)
         self.source = NodeBlockSource(node, self.address, self.votes)
-        self.sync = SyncClient(node, self.network, self._on_synced, self._sync_interval())
+        self.sync = SyncClient(node, self.network, self._on_synced, self._sync_interval(), self._follow_gap())
         self.driver = QbftDriver(node, private_key, self.source, self.links.broadcast, config, self.sync.behind)
         self.gossip = TxGossip(node, self.network, self.driver.notify_transaction)
         self._tasks: list[asyncio.Task[None]] = []
@@ -72,6 +72,10 @@ class BftService:
     def _sync_interval(self) -> float:
         return VALIDATOR_SYNC_INTERVAL_S if self.address in self._validators else OBSERVER_SYNC_INTERVAL_S
 
+    def _follow_gap(self) -> int:
+        """Validators get the next block from consensus; an announcement sends them to sync only past it."""
+        return 1 if self.address in self._validators else 0
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         SyncServer(self.node).register(self.network)
@@ -82,6 +86,7 @@ class BftService:
             asyncio.create_task(self._receive_consensus(), name="consensus-inbox"),
             asyncio.create_task(self.driver.run(), name="qbft"),
             asyncio.create_task(self.sync.run(), name="sync"),
+            asyncio.create_task(self._receive_announcements(), name="announcements-in"),
             asyncio.create_task(self.gossip.publish_loop(), name="gossip-out"),
             asyncio.create_task(self.gossip.receive_loop(), name="gossip-in"),
             asyncio.create_task(self._count_peers(), name="peer-count"),
@@ -116,11 +121,28 @@ class BftService:
                 continue
             self.driver.on_payload(sender, payload)
 
+    async def _receive_announcements(self) -> None:
+        async for sender, payload in self.network.notices():
+            self.sync.on_announcement(sender, payload)
+
+    def _announce(self, number: int, block_hash: bytes) -> None:
+        """Tell the connected peers about a block this node committed, unless it is still catching up (then its
+        peers have the block already, and a flood of stale announcements would only crowd the small outboxes)."""
+        if number < self.sync.highest_reported():
+            return
+        try:
+            self.network.post_notice(encode_head(number, block_hash))
+        except NetworkError as exc:  # closing: followers still have the periodic sync
+            log.debug("announcement of block %d not sent: %s", number, exc)
+
     def _on_synced(self) -> None:
         self.driver.on_imported()
 
     def _on_block(self, block: Block, receipts: tuple[Receipt, ...]) -> None:
-        """After each commit (worker thread): follow validator set changes in the allowlist and links."""
+        """After each commit (worker thread): announce it, and follow validator set changes in the allowlist and
+        links."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._announce, block.number, block.hash)
         validators = self.node.validator_snapshot(block.header).validators
         if validators == self._validators:
             return
@@ -138,6 +160,7 @@ class BftService:
         for address in removed - set(self.node.genesis.observers) - {self.address}:
             self.network.disallow(address)
         self.sync.interval = self._sync_interval()
+        self.sync.follow_gap = self._follow_gap()
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:
