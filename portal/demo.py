@@ -16,6 +16,7 @@ from node.crypto import keccak256, private_key_to_address
 from node.service import Node
 from node.solo import SoloEngine
 from node.transactions import sign_fee_market_transaction
+from portal.demo_green import seed_green
 from portal.users import UserStore
 from portal.writes import encode_call
 
@@ -136,7 +137,7 @@ def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
     chain.seal()
     send(keys.retailer, invoices.ADDRESS, "issueInvoice", 1001, period)
     chain.seal()
-    return {"period": period, "invoice_id": 1001 * 10**9 + period * 1000}
+    return {"period": period, "invoice_id": 1001 * 10**9 + period * 1000, **seed_green(chain, keys, period)}
 
 
 def demo_weather(period: int) -> str:
