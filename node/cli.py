@@ -17,6 +17,7 @@ from node.chain import ChainStore, ChainStoreError
 from node.exceptions import InvalidBlock
 from node.keystore import KeystoreError, load_keystore, read_password
 from node.replay import replay_chain
+from node.allowlist_commands import allowlist
 from node.bft.service import read_bootnodes
 from node.runner import RunConfig, parse_host_port, run_node
 from node.service import init_datadir
@@ -194,6 +195,7 @@ def abi(name: str) -> None:
     click.echo(json.dumps(contract.abi(), indent=2))
 
 
+cli.add_command(allowlist)
 cli.add_command(reindex)
 cli.add_command(token)
 cli.add_command(ats80020_group)

@@ -21,6 +21,7 @@ from rpc.node_app import create_node_app
 from rpc.eth import EthApi
 from rpc.jsonrpc import Dispatcher
 from rpc.admin import AdminApi
+from rpc.perm import PermApi
 from rpc.qbft import QbftApi
 
 log = logging.getLogger("energy.run")
@@ -70,7 +71,8 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
             raise SystemExit("a networked node needs --key: its key is its network identity")
         node = Node(ChainStore(Path(config.datadir) / "chain"), mempool=AnnouncingMempool())
         bft = BftService(node, config.private_key,
-                         BftSettings(config.p2p_listen, config.bootnodes, config.round_timeout_ms))
+                         BftSettings(config.p2p_listen, config.bootnodes, config.round_timeout_ms,
+                                     datadir=Path(config.datadir)))
     else:
         node = Node.open(config.datadir)
     engine = None
@@ -89,6 +91,8 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
         dispatcher.register("eth_sendRawTransaction", _off_the_loop(eth_api.eth_sendRawTransaction))
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
     AdminApi(node).register(dispatcher)
+    if bft is not None:
+        PermApi(bft.allowlist).register(dispatcher)
     signer = private_key_to_address(config.private_key) if config.private_key else None
     app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify, signer=signer,
                                        peer_count=(lambda: bft.peer_count) if bft else (lambda: 0))

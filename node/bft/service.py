@@ -22,6 +22,7 @@ from node.blocks import Block, Receipt
 from node.crypto import private_key_to_address
 from node.p2p import NetworkError, P2PNetwork, ValidatorLinks, peer_id_from_private_key
 from node.p2p.identity import parse_peer_address
+from node.p2p.permissions import ManagedAllowlist
 from node.service import Node
 
 log = logging.getLogger("energy.bft")
@@ -41,6 +42,8 @@ class BftSettings:
     round_timeout_ms: int = 4_000
     """Round 0's timeout (doubling each round): block period, building, re-execution by every validator and three
     message rounds must fit in it."""
+    datadir: Path | None = None
+    """Where the operator's allowlist changes are kept (`allowlist.json`); None keeps them in memory only."""
 
 
 class BftService:
@@ -52,11 +55,19 @@ class BftService:
         bootnodes = [b for b in settings.bootnodes if not b.endswith(own)]  # one list serves every node
         self._bootnode_addresses = {parse_peer_address(b).address for b in bootnodes}
         self._validators = node.validator_snapshot().validators
-        self.network = P2PNetwork(private_key, settings.listen_multiaddr, bootnodes, sorted(self._allowed()))
+        self.network = P2PNetwork(private_key, settings.listen_multiaddr, bootnodes, [])
+        self.allowlist = ManagedAllowlist(settings.datadir, self._base_allowlist, self._protected,
+                                          self.network.allow, self.network.disallow, self.network.add_peer)
+        """The allowlist with the operator's changes (perm_* methods), applied to the network at once."""
+        for address in self.allowlist.applied:
+            self.network.allow(address)
+        for multiaddr in self.allowlist.dial_targets():
+            self.network.add_peer(multiaddr)
         self.links = ValidatorLinks(self.network, lambda: self._validators)
         config = QbftConfig(round_timeout_ms=settings.round_timeout_ms, block_period_ms=node.genesis.block_period_ms)
         self.source = NodeBlockSource(node, self.address, self.votes)
-        self.sync = SyncClient(node, self.network, self._on_synced, self._sync_interval(), self._follow_gap())
+        self.sync = SyncClient(node, self.network, self._on_synced, self._sync_interval(), self._follow_gap(),
+                               lambda address: address in self.allowlist.applied)
         self.driver = QbftDriver(node, private_key, self.source, self.links.broadcast, config, self.sync.behind)
         self.gossip = TxGossip(node, self.network, self.driver.notify_transaction)
         self._tasks: list[asyncio.Task[None]] = []
@@ -65,9 +76,13 @@ class BftService:
         """Connected allowed peers, refreshed every few seconds (for net_peerCount and /metrics)."""
         node.add_block_listener(self._on_block)
 
-    def _allowed(self) -> set[bytes]:
+    def _base_allowlist(self) -> set[bytes]:
         genesis = self.node.genesis
         return set(genesis.validators) | set(genesis.observers) | set(self._validators) | self._bootnode_addresses
+
+    def _protected(self) -> set[bytes]:
+        """Never removed from the allowlist: consensus needs the current validators."""
+        return set(self._validators) | {self.address}
 
     def _sync_interval(self) -> float:
         return VALIDATOR_SYNC_INTERVAL_S if self.address in self._validators else OBSERVER_SYNC_INTERVAL_S
@@ -152,13 +167,10 @@ class BftService:
         log.info("validator set changed at block %d: +%s -%s", block.number,
                  [f"0x{a.hex()}" for a in sorted(added)], [f"0x{a.hex()}" for a in sorted(removed)])
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._update_allowlist, added, removed)
+            self._loop.call_soon_threadsafe(self._update_allowlist)
 
-    def _update_allowlist(self, added: set[bytes], removed: set[bytes]) -> None:
-        for address in added:
-            self.network.allow(address)
-        for address in removed - set(self.node.genesis.observers) - {self.address}:
-            self.network.disallow(address)
+    def _update_allowlist(self) -> None:
+        self.allowlist.apply()
         self.sync.interval = self._sync_interval()
         self.sync.follow_gap = self._follow_gap()
 
