@@ -71,6 +71,9 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
     for module in (views_common, views_consumer, views_retailer, views_grid, views_explorer, views_validation,
                    views_green):
         app.router.add_routes(module.routes)
+    from portal import views_dr, views_prosumer
+    for module in (views_dr, views_prosumer):
+        app.router.add_routes(module.routes)
     return app
 
 

@@ -16,6 +16,7 @@ from node.crypto import keccak256, private_key_to_address
 from node.service import Node
 from node.solo import SoloEngine
 from node.transactions import sign_fee_market_transaction
+from portal.demo_dr import seed_dr_and_prosumers
 from portal.demo_green import seed_green
 from portal.users import UserStore
 from portal.writes import encode_call
@@ -137,7 +138,8 @@ def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
     chain.seal()
     send(keys.retailer, invoices.ADDRESS, "issueInvoice", 1001, period)
     chain.seal()
-    return {"period": period, "invoice_id": 1001 * 10**9 + period * 1000, **seed_green(chain, keys, period)}
+    return {"period": period, "invoice_id": 1001 * 10**9 + period * 1000, **seed_green(chain, keys, period),
+            **seed_dr_and_prosumers(chain, keys, period, int(time.time()))}
 
 
 def demo_weather(period: int) -> str:
