@@ -117,7 +117,7 @@ async def fund_senders(devnet: Devnet, faucet: bytes, count: int) -> list[bytes]
     url = devnet.validators[0].rpc_url
     async with aiohttp.ClientSession() as session:
         watch = FinalityWatch(session, url, int(rpc_call(url, "eth_blockNumber"), 16))
-        hashes = await post_batch(session, url, [transfer(faucet, i, private_key_to_address(k), 10**9)
+        hashes = await post_batch(session, url, [transfer(faucet, i, private_key_to_address(k), 10**8)
                                                  for i, k in enumerate(keys)])
         await watch.until(hashes, 60)
     return keys

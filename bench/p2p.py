@@ -1,11 +1,11 @@
 """Benchmark: py-libp2p between two hosts on 127.0.0.1, through the node's asyncio interface.
 
 Direct: 200-byte messages on the long-lived stream (awaited sends one at a time, 64 in flight, and fire-and-forget
-`post_direct`), counted when the receiving node has taken them. Gossip: 200-byte transactions published in
-batches, counted on arrival. Both hosts share this process and its GIL (three threads), so a host in a process of
+`post_direct`), counted when the receiving node has taken them. Transactions: 200-byte transactions sent in
+batches on the transaction stream, counted on arrival. Both hosts share this process and its GIL (three threads), so a host in a process of
 its own does better.
 
-    .venv/bin/python bench/p2p.py [direct messages] [gossip txs] [txs per batch]
+    .venv/bin/python bench/p2p.py [direct messages] [txs] [txs per batch]
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ PAYLOAD_BYTES = 200
 
 async def _connected(sender: P2PNetwork, receiver: P2PNetwork) -> None:
     async with asyncio.timeout(10):
-        while not (receiver.address in await sender.gossip_peers() and sender.address in await receiver.gossip_peers()):
+        while not (receiver.address in {p.address for p in await sender.peers()}
+                   and sender.address in {p.address for p in await receiver.peers()}):
             await asyncio.sleep(0.02)
 
 
@@ -66,7 +67,7 @@ async def bench_post(sender: P2PNetwork, receiver: P2PNetwork, count: int) -> fl
     return count / (time.perf_counter() - started)
 
 
-async def bench_gossip(sender: P2PNetwork, receiver: P2PNetwork, count: int, per_batch: int, publishers: int) -> float:
+async def bench_txs(sender: P2PNetwork, receiver: P2PNetwork, count: int, per_batch: int, publishers: int) -> float:
     """Transactions/s from publish to arrival, `publishers` publishing concurrently; fails if any is lost."""
     txs = [i.to_bytes(4, "big") * (PAYLOAD_BYTES // 4) for i in range(count)]
     batches = [txs[start : start + per_batch] for start in range(0, count, per_batch)]
@@ -88,7 +89,7 @@ async def bench_gossip(sender: P2PNetwork, receiver: P2PNetwork, count: int, per
     return count / (time.perf_counter() - started)
 
 
-async def main(direct_count: int, gossip_count: int, per_batch: int) -> None:
+async def main(direct_count: int, tx_count: int, per_batch: int) -> None:
     receiver = P2PNetwork(KEYS[0], "/ip4/127.0.0.1/tcp/0", [], ADDRESSES)
     async with receiver:
         async with P2PNetwork(KEYS[1], "/ip4/127.0.0.1/tcp/0", [receiver.listen_multiaddr], ADDRESSES) as sender:
@@ -100,11 +101,11 @@ async def main(direct_count: int, gossip_count: int, per_batch: int) -> None:
             print(f"direct: {direct_count} messages, 64 sends in flight, {pipelined:,.0f} msg/s")
             direct = await bench_post(sender, receiver, direct_count)
             print(f"direct: {direct_count} messages with post_direct, {direct:,.0f} msg/s")
-            gossip = await bench_gossip(sender, receiver, gossip_count, per_batch, 1)
-            print(f"gossip: {gossip_count} txs of {PAYLOAD_BYTES} bytes, batches of {per_batch}, {gossip:,.0f} tx/s")
-            single = await bench_gossip(sender, receiver, 500, 1, 8)
-            print(f"gossip: 500 txs one per message, 8 publishers, all arrived, {single:,.0f} tx/s")
-    print(f"p2p: {direct:.0f} msg/s direct, {gossip:.0f} tx/s gossip")
+            txs = await bench_txs(sender, receiver, tx_count, per_batch, 1)
+            print(f"txs: {tx_count} txs of {PAYLOAD_BYTES} bytes, batches of {per_batch}, {txs:,.0f} tx/s")
+            single = await bench_txs(sender, receiver, 500, 1, 8)
+            print(f"txs: 500 txs one per batch, 8 senders, all arrived, {single:,.0f} tx/s")
+    print(f"p2p: {direct:.0f} msg/s direct, {txs:.0f} tx/s in batches")
 
 
 if __name__ == "__main__":

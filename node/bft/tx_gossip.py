@@ -1,10 +1,11 @@
 """Transactions submitted to any node reach every validator (and observer) in gossip batches.
 
 The node's mempool is an `AnnouncingMempool`: it remembers what it admitted from this node's own clients (RPC),
-and `TxGossip` publishes those in batches every `FLUSH_INTERVAL_S`. Batches from peers are admitted quietly, since
-GossipSub relays them itself. A transaction that fails to publish (queues congested) waits for the next flush,
-up to `MAX_UNSENT`; past that the oldest are dropped with a log line (they stay in this node's mempool, so they are
-not lost: this node includes them when it proposes).
+and `TxGossip` sends those in batches every `FLUSH_INTERVAL_S` to every connected peer. Batches from peers are
+admitted quietly: their sender reached every peer itself, so nothing is relayed. A peer whose outbox stays full
+misses a batch; the transactions stay in this node's mempool, so they are not lost: this node includes them when
+it proposes. A batch that cannot be sent at all (the network closing) waits for the next flush, up to
+`MAX_UNSENT`; past that the oldest are dropped from the backlog with a log line.
 """
 
 from __future__ import annotations

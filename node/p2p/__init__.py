@@ -4,9 +4,8 @@ See `host.P2PNetwork`. This package knows keys and bytes only: consensus message
 requests are opaque payloads here.
 """
 
-from .config import DIRECT_PROTOCOL, NOTICE_PROTOCOL, ConnectedPeer, NetworkLimits
+from .config import DIRECT_PROTOCOL, NOTICE_PROTOCOL, TX_PROTOCOL, ConnectedPeer, NetworkLimits
 from .errors import (
-    GossipCongested,
     ListenAddressInUse,
     MalformedFrame,
     MessageTooLarge,
@@ -18,7 +17,6 @@ from .errors import (
     RequestFailed,
     RequestTimeout,
 )
-from .gossip import TX_TOPIC
 from .host import P2PNetwork
 from .identity import address_of_peer_id, multiaddr_for, peer_id_from_private_key
 from .validator_links import ValidatorLinks
@@ -26,9 +24,8 @@ from .validator_links import ValidatorLinks
 __all__ = [
     "DIRECT_PROTOCOL",
     "NOTICE_PROTOCOL",
-    "TX_TOPIC",
+    "TX_PROTOCOL",
     "ConnectedPeer",
-    "GossipCongested",
     "ListenAddressInUse",
     "MalformedFrame",
     "MessageTooLarge",

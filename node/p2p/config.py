@@ -8,6 +8,8 @@ DIRECT_PROTOCOL = "/energy/direct/1"
 """The long-lived stream each node opens to each peer it sends consensus messages to."""
 NOTICE_PROTOCOL = "/energy/notice/1"
 """The long-lived stream for small notices to connected peers (new-block announcements)."""
+TX_PROTOCOL = "/energy/txs/2"
+"""The long-lived stream carrying batches of raw transactions to every connected peer."""
 
 MiB = 1024 * 1024
 
@@ -38,12 +40,10 @@ class NetworkLimits:
     """Seconds a responder waits for a whole request frame."""
     handler_timeout: float = 30.0
     """Seconds a request handler may run on the node's loop."""
-    gossip_in_flight: int = 8
-    """Gossip publishes running at once."""
-    gossip_queue_high_water: int = 16
-    """Publishing waits while any peer's pubsub outbound queue (32 deep, drops when full) holds this many."""
-    gossip_congestion_timeout: float = 5.0
-    """How long a publish waits for those queues before raising GossipCongested."""
+    tx_outbox_batches: int = 64
+    """Transaction batches queued per peer: the bound on what is in flight to it."""
+    tx_send_timeout: float = 5.0
+    """How long sending a batch waits for room in full outboxes; a peer still full then misses that batch."""
     close_timeout: float = 5.0
     """Seconds `close()` waits for the network thread to end."""
 

@@ -5,15 +5,16 @@ A send only queues the payload; the link's own task dials, opens the stream and 
 write. When a dial fails the queued messages are dropped with a log line and sends fail fast for a short backoff:
 consensus messages go stale quickly, and QBFT's round change and sync recover what is lost.
 
-Two protocols run on this machinery: consensus messages (`DIRECT_PROTOCOL`) and small notices such as new-block
-announcements (`NOTICE_PROTOCOL`), each with its own outboxes, inbox and frame limit, so neither can crowd out or
-be mistaken for the other.
+Three protocols run on this machinery: consensus messages (`DIRECT_PROTOCOL`), small notices such as new-block
+announcements (`NOTICE_PROTOCOL`) and transaction batches (`TX_PROTOCOL`), each with its own outboxes, inbox and
+frame limit, so none can crowd out or be mistaken for another.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import trio
 from libp2p.abc import INetStream
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FRAMES_PER_WRITE = 64
+OUTBOX_POLL_S = 0.005
 
 
 class DirectLink:
@@ -45,14 +47,17 @@ class DirectLink:
 class DirectLinks:
     """All outbound links of a node on one protocol, and the handler of that protocol's inbound streams."""
 
-    def __init__(self, service: NetworkService, protocol: str, max_message_bytes: int, outbox_messages: int) -> None:
+    def __init__(self, service: NetworkService, protocol: str, max_message_bytes: int, outbox_messages: int,
+                 parse: Callable[[bytes], Any] | None = None) -> None:
+        """`parse` turns each received frame into what the inbox holds; MalformedFrame from it drops the peer."""
         self._service = service
+        self.parse = parse
         self.protocol = protocol
         self.max_message_bytes = max_message_bytes
         self.outbox_messages = outbox_messages
         self._links: dict[bytes, DirectLink] = {}
-        self.inbox: Inbox[tuple[bytes, bytes]]
-        """(sender address, payload) of every frame received; created by `open_inbox` in the network thread."""
+        self.inbox: Inbox[tuple[bytes, Any]]
+        """(sender address, parsed payload) of every frame received; created by `open_inbox` in the network thread."""
 
     def open_inbox(self, capacity: int) -> None:
         self.inbox = Inbox(self._service.bridge, capacity)
@@ -95,6 +100,26 @@ class DirectLinks:
                 self.enqueue(peer.address, payload)
             except NetworkError as exc:
                 logger.debug("%s message to 0x%s not queued: %s", self.protocol, peer.address.hex(), exc)
+
+    async def send_to_connected(self, payload: bytes, timeout: float) -> int:
+        """Queue to every connected allowed peer, waiting up to `timeout` while a peer's outbox is full (trio
+        thread); returns how many peers it was queued for. A peer whose outbox stays full, or that is down,
+        misses it (logged)."""
+        queued = 0
+        with trio.move_on_after(timeout):
+            for peer in self._service.connected_peers():
+                while True:
+                    try:
+                        self.enqueue(peer.address, payload)
+                    except OutboxFull:
+                        await trio.sleep(OUTBOX_POLL_S)
+                        continue
+                    except NetworkError as exc:
+                        logger.debug("%s message to 0x%s not queued: %s", self.protocol, peer.address.hex(), exc)
+                    else:
+                        queued += 1
+                    break
+        return queued
 
     def forget(self, address: bytes) -> None:
         """Stop the link to a peer that was disallowed; its queued messages are dropped."""
@@ -165,7 +190,7 @@ class DirectLinks:
             while (payload := await reader.read_frame()) is not None:
                 if address not in service.allowlist:
                     raise PeerNotAllowed(address)
-                await self.inbox.put((address, payload))
+                await self.inbox.put((address, payload if self.parse is None else self.parse(payload)))
         except (MessageTooLarge, MalformedFrame, PeerNotAllowed) as exc:
             await service.drop_peer(peer_id, f"{self.protocol} stream: {exc}")
         except Exception as exc:  # stream reset or connection lost: the peer will reconnect

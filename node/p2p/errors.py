@@ -70,10 +70,6 @@ class RequestFailed(NetworkError):
         self.reason = reason
 
 
-class GossipCongested(NetworkError):
-    """The pubsub outbound queues stayed full; the batch was not published (the caller keeps the txs)."""
-
-
 
 class ListenAddressInUse(NetworkError):
     """Another socket holds the listen port (py-libp2p's SO_REUSEPORT would otherwise share it silently)."""

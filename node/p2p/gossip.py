@@ -1,9 +1,6 @@
-"""Transaction batches as gossip messages: one RLP list of raw transactions per message.
+"""Transaction batches: one RLP list of raw transactions per frame of the `TX_PROTOCOL` stream.
 
-Batching is what makes gossip usable in py-libp2p 0.8.1: its per-peer outbound queue and each subscription's
-queue hold 32 messages and drop the rest silently, and every message is signed and verified, so a thousand
-transactions are better one message than a thousand.
-"""
+A thousand transactions in one frame cost the network thread far less than a thousand frames."""
 
 from __future__ import annotations
 
@@ -13,10 +10,9 @@ import rlp
 
 from .errors import MalformedFrame, MessageTooLarge
 
-TX_TOPIC = "/energy/txs/1"
 MAX_BATCH_TXS = 2000
 MAX_BATCH_BYTES = 512 * 1024
-"""Kept well under the 1 MiB pubsub RPC limit, signature and framing included."""
+"""A frame's limit is this plus a little framing."""
 
 
 def encode_tx_batch(raw_txs: Sequence[bytes]) -> bytes:
@@ -24,19 +20,19 @@ def encode_tx_batch(raw_txs: Sequence[bytes]) -> bytes:
 
 
 def decode_tx_batch(data: bytes) -> list[bytes]:
-    """The raw transactions of one gossip message; MalformedFrame for anything but a non-empty list of bytes."""
+    """The raw transactions of one batch; MalformedFrame for anything but a non-empty list of bytes."""
     if len(data) > MAX_BATCH_BYTES + 16:
         raise MessageTooLarge(len(data), MAX_BATCH_BYTES)
     try:
         items = rlp.decode(data)
     except rlp.exceptions.DecodingError as exc:
-        raise MalformedFrame(f"gossip batch is not RLP: {exc}") from exc
+        raise MalformedFrame(f"transaction batch is not RLP: {exc}") from exc
     if not isinstance(items, list) or not items:
-        raise MalformedFrame("gossip batch is not a non-empty RLP list")
+        raise MalformedFrame("transaction batch is not a non-empty RLP list")
     if len(items) > MAX_BATCH_TXS:
-        raise MalformedFrame(f"gossip batch holds {len(items)} transactions, limit {MAX_BATCH_TXS}")
+        raise MalformedFrame(f"transaction batch holds {len(items)} transactions, limit {MAX_BATCH_TXS}")
     if not all(isinstance(item, bytes) and item for item in items):
-        raise MalformedFrame("gossip batch holds a nested list or an empty transaction")
+        raise MalformedFrame("transaction batch holds a nested list or an empty transaction")
     return items
 
 

@@ -7,7 +7,7 @@
     async for sender, payload in net.incoming(): ...                # direct messages
     net.post_notice(announcement)                                   # small hint to every connected peer
     async for sender, payload in net.notices(): ...
-    await net.publish_txs(raw_txs)                                  # gossip, batched
+    await net.publish_txs(raw_txs)                                  # batches to every connected peer
     async for origin, raw_txs in net.tx_batches(): ...
     net.set_request_handler("/energy/sync/headers/1", serve_headers)
     response = await net.request(peer_address, "/energy/sync/headers/1", request_bytes, timeout=5.0)
@@ -233,31 +233,24 @@ class P2PNetwork:
         async for item in _drain(self._running_service().notices.inbox):
             yield item
 
-    # --- gossip --------------------------------------------------------------------------------------------
+    # --- transaction batches ------------------------------------------------------------------------------
 
     async def publish_txs(self, raw_txs: Sequence[bytes]) -> int:
-        """Gossip raw transactions in as few messages as the size limits allow; returns how many were sent.
-
-        Waits while the pubsub queues are nearly full; raises GossipCongested if they stay full (the batches
-        before the failing one were published).
-        """
+        """Send raw transactions to every connected peer in as few batches as the size limits allow; returns the
+        number of batches. Waits (bounded) while a peer's outbox is full; a peer still full then misses a batch."""
         bridge, service = self._running_bridge(), self._running_service()
         batches = split_into_batches(raw_txs)
         for batch in batches:
-            await bridge.run_in_trio(service.publish, encode_tx_batch(batch))
+            await bridge.run_in_trio(service.send_tx_batch, encode_tx_batch(batch))
         return len(batches)
 
-    async def gossip_peers(self) -> list[bytes]:
-        """Addresses of peers that have joined the transaction topic (a publish reaches these)."""
-        return await self._running_bridge().call_in_trio(self._running_service().gossip_peers)
-
     async def receive_tx_batch(self) -> tuple[bytes, list[bytes]]:
-        """The next gossiped batch as (origin address, raw transactions); NetworkClosed once closed."""
-        return await self._running_service().gossip_inbox.get()
+        """The next batch from a peer as (sender address, raw transactions); NetworkClosed once closed."""
+        return await self._running_service().tx_links.inbox.get()
 
     async def tx_batches(self) -> AsyncIterator[tuple[bytes, list[bytes]]]:
-        """Gossiped batches from other nodes as (origin address, raw transactions); ends when closed."""
-        async for item in _drain(self._running_service().gossip_inbox):
+        """Batches from other nodes as (sender address, raw transactions); ends when closed."""
+        async for item in _drain(self._running_service().tx_links.inbox):
             yield item
 
     # --- request-response ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Transaction batches over GossipSub between real hosts, and the batch codec."""
+"""Transaction batches over direct streams between real hosts, and the batch codec."""
 
 import asyncio
 import logging
@@ -7,7 +7,7 @@ import pytest
 import rlp
 from p2p_helpers import eventually, network, run
 
-from node.p2p import TX_TOPIC, MalformedFrame, MessageTooLarge
+from node.p2p import MalformedFrame, MessageTooLarge
 from node.p2p.gossip import MAX_BATCH_BYTES, MAX_BATCH_TXS, decode_tx_batch, encode_tx_batch, split_into_batches
 
 TXS = [b"\x02" + i.to_bytes(4, "big") * 50 for i in range(500)]  # 201-byte stand-ins for raw transactions
@@ -23,14 +23,14 @@ async def _collect(net, count: int, timeout: float = 10.0) -> list[tuple[bytes, 
     return batches
 
 
-async def _subscribed(net, addresses) -> bool:
-    return set(addresses) <= set(await net.gossip_peers())
+async def _connected(net, addresses) -> bool:
+    return set(addresses) <= {peer.address for peer in await net.peers()}
 
 
 def test_500_transactions_in_batches_reach_every_peer():
     async def scenario():
         async with network(3) as (a, b, c):
-            await eventually(lambda: _subscribed(a, [b.address, c.address]))
+            await eventually(lambda: _connected(a, [b.address, c.address]))
             for start in range(0, len(TXS), 50):
                 assert await a.publish_txs(TXS[start : start + 50]) == 1
             for receiver in (b, c):
@@ -44,8 +44,8 @@ def test_500_transactions_in_batches_reach_every_peer():
 def test_batches_from_both_sides():
     async def scenario():
         async with network(2) as (a, b):
-            await eventually(lambda: _subscribed(a, [b.address]))
-            await eventually(lambda: _subscribed(b, [a.address]))
+            await eventually(lambda: _connected(a, [b.address]))
+            await eventually(lambda: _connected(b, [a.address]))
             await a.publish_txs(TXS[:10])
             await b.publish_txs(TXS[10:20])
             assert await _collect(b, 10) == [(a.address, TXS[:10])]
@@ -59,13 +59,11 @@ def test_garbage_gossip_drops_the_forwarder(caplog):
 
     async def scenario():
         async with network(2) as (a, b):
-            await eventually(lambda: _subscribed(a, [b.address]))
-            # Make `a` misbehave: switch off its own batch check and publish bytes that are not a batch.
-            service = a._service
-            service.pubsub.remove_topic_validator(TX_TOPIC)
-            await a._bridge.run_in_trio(service.pubsub.publish, TX_TOPIC, b"\xff not rlp")
+            await eventually(lambda: _connected(a, [b.address]))
+            # Make `a` misbehave: send bytes that are not a batch on the transaction stream.
+            await a._bridge.run_in_trio(a._service.send_tx_batch, b"\xff not rlp")
             await eventually(lambda: _logged(caplog, "dropping peer"))
-            assert "gossip batch is not RLP" in caplog.text
+            assert "transaction batch is not RLP" in caplog.text
 
     run(scenario())
 
