@@ -27,6 +27,8 @@ log = logging.getLogger("energy.indexer")
 
 BATCH_BLOCKS = 200
 """Blocks per SQLite transaction while catching up."""
+RECENT_BLOCKS = 64
+"""Just-committed blocks kept in memory for indexing, so following the head reads nothing back from LevelDB."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Indexer:
         self.checkpoint = read_checkpoint(self.db)
         self.readings_indexed = 0
         self.meters = MeterCache()
+        self._recent: dict[int, tuple[Block, tuple[Receipt, ...]]] = {}
+        self._recent_lock = threading.Lock()
 
     @classmethod
     def for_datadir(cls, node: Node, datadir: Path) -> Indexer:
@@ -55,6 +59,21 @@ class Indexer:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    def remember(self, block: Block, receipts: tuple[Receipt, ...]) -> None:
+        """A block the node just committed, with its receipts (a block listener; any thread)."""
+        with self._recent_lock:
+            self._recent[block.number] = (block, receipts)
+            while len(self._recent) > RECENT_BLOCKS:
+                del self._recent[next(iter(self._recent))]
+
+    def _block_and_receipts(self, number: int) -> tuple[Block, tuple[Receipt, ...]]:
+        with self._recent_lock:
+            recent = self._recent.pop(number, None)
+        if recent is not None:
+            return recent
+        block = self.node.store.block_by_number(number)
+        return block, self.node.store.receipts(block.hash)
 
     def lag(self) -> int:
         return self.node.head.number - self.checkpoint.number
@@ -78,8 +97,8 @@ class Indexer:
         self.db.execute("BEGIN")
         try:
             for number in range(first, last + 1):
-                block = self.node.store.block_by_number(number)
-                self._index_block(block, self.node.store.receipts(block.hash))
+                block, receipts = self._block_and_receipts(number)
+                self._index_block(block, receipts)
             checkpoint = Checkpoint(last, hexa(block.hash))
             write_checkpoint(self.db, checkpoint)
             self.db.execute("COMMIT")

@@ -75,15 +75,17 @@ def create_node_app(node: Node, dispatcher: Dispatcher, datadir: Path,
         feed.latest = node.head.number
         wake_indexer = asyncio.Event()
 
+        indexer = Indexer.for_datadir(node, datadir) if settings.indexer else None
+
         def on_block(block, receipts) -> None:
+            if indexer is not None:
+                indexer.remember(block, receipts)
             feed.publish_from_thread(block.number)
             loop.call_soon_threadsafe(wake_indexer.set)
 
         node.add_block_listener(on_block)
         tasks = []
-        indexer = None
-        if settings.indexer:
-            indexer = Indexer.for_datadir(node, datadir)
+        if indexer is not None:
             producer = WebhookProducer(api_db, readers, settings.webhooks)
 
             indexed = asyncio.Event()
