@@ -74,8 +74,10 @@ def init(datadir: Path, genesis_path: Path) -> None:
 @click.option("--bootnodes", default="", help="file with one peer multiaddr a line, or a comma-separated list")
 @click.option("--round-timeout-ms", type=click.IntRange(100), default=4000, show_default=True,
               help="QBFT round 0 timeout (doubles each round)")
+@click.option("--dev-time", is_flag=True, help="dev networks of one validator only: serve evm_increaseTime, "
+              "evm_setNextBlockTimestamp and evm_mine to move the chain's clock")
 def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: str, p2p: str | None,
-        bootnodes: str, round_timeout_ms: int) -> None:
+        bootnodes: str, round_timeout_ms: int, dev_time: bool) -> None:
     """Run a node (a validator when --key is one of the genesis validators; networked with --p2p)."""
     private_key = None
     if key_path is not None:
@@ -92,7 +94,8 @@ def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: s
             p2p_host, p2p_port = parse_host_port(p2p, 30303)
             p2p_listen = f"/ip4/{p2p_host}/tcp/{p2p_port}"
         asyncio.run(run_node(RunConfig(datadir, host, port, private_key, p2p_listen=p2p_listen,
-                                       bootnodes=read_bootnodes(bootnodes), round_timeout_ms=round_timeout_ms)))
+                                       bootnodes=read_bootnodes(bootnodes), round_timeout_ms=round_timeout_ms,
+                                       dev_time=dev_time)))
     except (ChainStoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -15,7 +15,7 @@ from node.bft.tx_gossip import AnnouncingMempool
 from node.chain import ChainStore
 from node.crypto import private_key_to_address
 from node.service import Node
-from node.solo import SoloEngine
+from node.solo import DevClock, SoloEngine
 from portal.serve import start_portal
 from rpc.node_app import create_node_app
 from rpc.eth import EthApi
@@ -23,6 +23,7 @@ from rpc.jsonrpc import Dispatcher
 from rpc.admin import AdminApi
 from rpc.perm import PermApi
 from rpc.qbft import QbftApi
+from rpc.dev import DevTimeApi, refuse_dev_time
 
 log = logging.getLogger("energy.run")
 
@@ -38,6 +39,8 @@ class RunConfig:
     bootnodes: tuple[str, ...] = ()
     """Multiaddrs of the other validators and observers; this node's own entry is skipped."""
     round_timeout_ms: int = 4_000
+    dev_time: bool = False
+    """Dev-only time control (`evm_increaseTime`...) for a single-validator dev network; refused otherwise."""
 
 
 def parse_host_port(value: str, default_port: int) -> tuple[str, int]:
@@ -80,9 +83,12 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
         address = private_key_to_address(config.private_key)
         validators = node.validator_snapshot().validators
         if validators == (address,):
-            engine = SoloEngine(node, config.private_key)
+            engine = SoloEngine(node, config.private_key, DevClock() if config.dev_time else None)
         elif address in validators:
             raise SystemExit("this genesis has several validators: run each with --p2p and --bootnodes (QBFT)")
+    if config.dev_time and (engine is None or bft is not None):
+        raise SystemExit("--dev-time is for a single-validator dev network: run its one validator with --key and "
+                         "without --p2p")
     dispatcher = Dispatcher()
     notify = bft.notify_transaction if bft else engine.notify_transaction if engine else (lambda: None)
     eth_api = EthApi(node, notify, bft.sync.progress if bft else lambda: None)
@@ -93,6 +99,11 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     AdminApi(node).register(dispatcher)
     if bft is not None:
         PermApi(bft.allowlist).register(dispatcher)
+    if engine is not None and engine.clock is not None:
+        DevTimeApi(engine).register(dispatcher)
+    else:
+        refuse_dev_time(dispatcher, "a networked node follows the wall clock" if bft else
+                        "start a single-validator dev node with `energy-node run --dev-time`")
     signer = private_key_to_address(config.private_key) if config.private_key else None
     app, ssl_context = create_node_app(node, dispatcher, config.datadir, notify, signer=signer,
                                        peer_count=(lambda: bft.peer_count) if bft else (lambda: 0))

@@ -10,7 +10,7 @@ import pytest
 
 from contracts_py import invoices
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, period_start
-from genesis.chain_client import ChainClient
+from node_market import Participants
 
 APRIL, MAY = 202604, 202605
 INVOICE_ID = 1001202604000
@@ -24,29 +24,14 @@ SERIAL = 1_000_001
 """The first certificate of the first issuance."""
 
 
-class Prosumer:
+class Prosumer(Participants):
     """Genesis participants plus a consumer with a rooftop plant behind one metered account, and its gateway."""
 
     def __init__(self, node) -> None:
-        self.client = c = ChainClient(node.url)
-        network = node.network
-        self.grid = c.signer(network.private_key("grid-company"), "grid company")
-        self.retailer = c.signer(network.private_key("retailer-1"), "retailer-1")
-        self.bank = c.signer(network.private_key("bank"), "bank")
-        self.consumer = c.signer(secrets.token_bytes(32), "consumer")
-        self.buyer = c.signer(secrets.token_bytes(32), "buyer")
-        self.gateway = c.signer(secrets.token_bytes(32), "gateway")
-
-    def ok(self, signer, contract, function, *args, gas=5_000_000) -> dict:
-        return self.client.transact(signer, contract, function, *args, execution_gas=gas)
-
-    def rejected(self, signer, contract, function, *args) -> str:
-        receipt = self.client.transact(signer, contract, function, *args, check=False)
-        assert receipt["status"] == "0x0", f"{function} should have been rejected"
-        return receipt["revertReason"]
-
-    def balance(self, who: bytes) -> int:
-        return self.client.call("RubleToken", "balanceOf", who)
+        super().__init__(node)
+        self.consumer = self.client.signer(secrets.token_bytes(32), "consumer")
+        self.buyer = self.client.signer(secrets.token_bytes(32), "buyer")
+        self.gateway = self.client.signer(secrets.token_bytes(32), "gateway")
 
     def set_up(self) -> None:
         g, r, b = self.grid, self.retailer, self.bank
