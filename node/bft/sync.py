@@ -180,10 +180,17 @@ class SyncClient:
         except BadSyncData as exc:
             self._ban(sender, f"malformed announcement: {exc}")
             return
-        self.peer_heads[sender] = number
+        self._note_head(sender, number)
         if number > self.node.head.number + self.follow_gap and sender not in self._announcers:
             self._announcers.append(sender)
             self.wakeup.set()
+
+    def _note_head(self, peer: bytes, number: int) -> None:
+        """Keep a peer's reported head; the first one past ours marks where catching up starts."""
+        self.peer_heads[peer] = number
+        head = self.node.head.number
+        if number > head and self._starting is None:
+            self._starting = head
 
     def highest_reported(self) -> int:
         return max(self.peer_heads.values(), default=0)
@@ -240,7 +247,7 @@ class SyncClient:
         except BadSyncData as exc:
             self._ban(peer, f"malformed head: {exc}")
             return False
-        self.peer_heads[peer] = number
+        self._note_head(peer, number)
         return number > self.node.head.number
 
     async def _catch_up_with(self, peer: bytes, why: str) -> int:
