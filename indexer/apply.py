@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from contracts_py import registry
 from contracts_py.participants import Role
-from indexer.apply_green import GREEN_HANDLERS
 from indexer.decode import DecodedEvent, decode_outputs, encode_call, jsonable
 
 INT64_MAX = 2**63 - 1
@@ -210,6 +209,19 @@ def _top_up(db, ctx, a) -> None:
                 ctx.block_number, ctx.tx_hash))
 
 
+def _bank_request(db, ctx, a, kind: str) -> None:
+    account = f"{a['bik']}/{a['bank_account']}" if kind == "withdrawal" else None
+    db.execute("INSERT OR REPLACE INTO bank_requests VALUES (?,?,?,?,?,'pending',NULL,NULL,?,NULL,?,NULL)",
+               (a["request_id"], kind, hexa(a["holder"]), num(a["amount"]), account, ctx.timestamp, ctx.tx_hash))
+
+
+def _bank_request_settled(db, ctx, a) -> None:
+    reference = hexa(a["bank_reference"]) if "bank_reference" in a else None
+    db.execute("UPDATE bank_requests SET status=?, reason=?, bank_reference=?, settled_at=?, settle_tx=? "
+               "WHERE request_id=?", ("done" if reference else "rejected", a.get("reason"), reference,
+                                     ctx.timestamp, ctx.tx_hash, a["request_id"]))
+
+
 def _document(db, ctx, a) -> None:
     db.execute("INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?)",
                (hexa(a["document_hash"]), hexa(a["anchorer"]), a["doc_type"], a["period_start"], a["period_end"],
@@ -293,6 +305,11 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, LogContext, dict], None]] = {
     "RoleRevoked": _role_revoked,
     "Transfer": _transfer,
     "TopUpRecorded": _top_up,
+    "TopUpRequested": lambda db, ctx, a: _bank_request(db, ctx, a, "top_up"),
+    "WithdrawalRequested": lambda db, ctx, a: _bank_request(db, ctx, a, "withdrawal"),
+    "TopUpFulfilled": _bank_request_settled,
+    "WithdrawalPaid": _bank_request_settled,
+    "BankRequestRejected": _bank_request_settled,
     "DocumentAnchored": _document,
     "TariffGroupSaved": _tariff_group,
     "TariffGroupDeleted": _tariff_group_deleted,
@@ -306,7 +323,6 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, LogContext, dict], None]] = {
     "InvoiceSuperseded": _invoice_superseded,
     "PaymentConfirmed": _payment,
     "PaymentSplit": _payment_split,
-    **GREEN_HANDLERS,
 }
 """Event name -> its table update. Events not listed are kept in the `events` table only."""
 

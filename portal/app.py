@@ -66,13 +66,11 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
     app.router.add_post("/logout", _logout)
     app.router.add_get("/lang/{code}", _switch_language)
     app.router.add_static("/static/", HERE / "static")
-    from portal import (views_common, views_consumer, views_explorer, views_green, views_grid, views_retailer,
+    from portal import (views_common, views_consumer, views_explorer, views_grid, views_retailer,
                         views_validation)
+    from portal import views_balance, views_capacity, views_tariff_options
     for module in (views_common, views_consumer, views_retailer, views_grid, views_explorer, views_validation,
-                   views_green):
-        app.router.add_routes(module.routes)
-    from portal import views_dr, views_prosumer
-    for module in (views_dr, views_prosumer):
+                   views_balance, views_capacity, views_tariff_options):
         app.router.add_routes(module.routes)
     return app
 

@@ -255,21 +255,6 @@ def _balance(request: web.Request) -> int:
     return state(request).writer.view(ruble.ADDRESS, "balanceOf", address)[0]
 
 
-@routes.get("/c/balance")
-async def balance(request: web.Request):
-    _consumer(request)
-    first, last, start, end = date_range(request.query)
-    db, address = state(request).readers, user(request).address
-    moves = queries.transfers(db, address, start, end)
-    incoming = sum(m["value"] for m in moves if m["recipient"] == address)
-    outgoing = sum(m["value"] for m in moves if m["sender"] == address)
-    opening = queries.net_flow_before(db, address, start)
-    return render(request, "consumer/balance.html", {
-        "first": first, "last": last, "moves": moves, "incoming": incoming, "outgoing": outgoing,
-        "opening": opening, "closing": opening + incoming - outgoing, "now": _balance(request),
-        "me": address})
-
-
 @routes.get("/c/consumption")
 async def consumption(request: web.Request):
     _consumer(request)
