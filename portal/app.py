@@ -17,7 +17,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from indexer.store import Readers
 from node.service import Node
-from portal import charts
+from portal import plots
 from portal.labels import COMPONENTS, OPTION_KINDS, label
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, gettext_, ngettext_
 from portal.security import CSRF_FIELD, LoginLimiter, csrf_token, csrf_valid
@@ -52,7 +52,7 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
                                extensions=["jinja2.ext.i18n"], context_processors=[_context])
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)
     env.filters.update(rub=rub, kwh=kwh, when=when, day=day, short=short, period=period, decoded=decoded)
-    env.globals.update(charts=charts, PAGE_SIZES=PAGE_SIZES, with_query=with_query,
+    env.globals.update(plotly_js=plots.PLOTLY_JS_URL, PAGE_SIZES=PAGE_SIZES, with_query=with_query,
                        component_name=lambda code: label(COMPONENTS, code),
                        option_kind=lambda code: label(OPTION_KINDS, code))
     users = UserStore(users_db_path, secret)
@@ -65,6 +65,7 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
     app.router.add_post("/login", _login)
     app.router.add_post("/logout", _logout)
     app.router.add_get("/lang/{code}", _switch_language)
+    app.router.add_get(plots.PLOTLY_JS_URL, plots.plotly_js)  # before /static/, which would answer 404
     app.router.add_static("/static/", HERE / "static")
     from portal import (views_common, views_consumer, views_explorer, views_grid, views_retailer,
                         views_validation)

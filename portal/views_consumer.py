@@ -3,7 +3,6 @@ tariffs with the optimizer's comparison, the wallet balance and the consumption 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 
@@ -14,12 +13,11 @@ from contracts_py import payments as payments_contract
 from contracts_py import readings as readings_contract
 from contracts_py import ruble, tariffs
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, add_months, period_of
-from portal import queries, weather
-from portal.charts import bar_chart
+from portal import plots, queries, weather
 from portal.i18n import gettext_ as _
 from portal.labels import OPTION_KINDS, label
 from portal.pdf import contract_pdf, invoice_pdf
-from portal.web import (BadInput, MOSCOW, date_range, flash, int_param, paging, redirect, render, require_role,
+from portal.web import (BadInput, date_range, flash, int_param, paging, redirect, render, require_role,
                         scope, state, text_param, user)
 from portal.writes import WriteRejected
 
@@ -275,12 +273,9 @@ def consumption_page(request: web.Request, template: str, **extra):
         raise BadInput(_("Choose an account or a meter for half-hour grouping."))
     series = queries.consumption_series(state(request).readers, scope(request), start=start, end=end, group=group,
                                         account_number=number, serial=serial, address=address)
-    fmt = "%m-%d %H:%M" if group == "30min" else "%m-%d"
-    points = [(dt.datetime.fromtimestamp(bucket, MOSCOW).strftime(fmt), wh / 1000) for bucket, wh in series]
     temperature = weather.averages(state(request).users.db, start, end, 1800 if group == "30min" else 86400)
-    line = [temperature.get(bucket) for bucket, _wh in series]
     own = queries.accounts(state(request).readers, scope(request), page_size=100).rows
-    chart = bar_chart(points, _("kWh"), title=_("Consumption"), line=line, line_unit="°C")
+    chart = plots.consumption_chart(series, temperature, half_hours=group == "30min")
     return render(request, template, {
-        "first": first, "last": last, "group": group, "chart": chart, "has_weather": any(v is not None for v in line),
+        "first": first, "last": last, "group": group, "chart": chart,
         "total_wh": sum(wh for _b, wh in series), "accounts": own, "account_number": number, **extra})

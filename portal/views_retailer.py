@@ -7,8 +7,7 @@ import datetime as dt
 from aiohttp import web
 
 from contracts_py import tariffs
-from portal import queries
-from portal.charts import bar_chart
+from portal import plots, queries
 from portal.i18n import gettext_ as _
 from portal.labels import SOURCES, label
 from portal.views_consumer import consumption_page
@@ -69,10 +68,8 @@ def readings_page(request: web.Request, base: str):
     db = state(request).readers
     found = queries.readings(db, scope(request), start=start, end=end, page=page, page_size=size, **filters)
     series = queries.consumption_series(db, scope(request), start=start, end=end, group="day", **filters)
-    points = [(dt.datetime.fromtimestamp(b, MOSCOW).strftime("%m-%d"), wh / 1000) for b, wh in series]
     return render(request, "staff/readings.html", {
-        "page": found, "first": first, "last": last, "base": base,
-        "chart": bar_chart(points, _("kWh"), title=_("Readings"))})
+        "page": found, "first": first, "last": last, "base": base, "chart": plots.readings_chart(series)})
 
 
 @routes.get("/r/payments")
@@ -87,10 +84,9 @@ async def payments(request: web.Request):
     db = state(request).readers
     found = queries.payments(db, scope(request), start=start, end=end, page=page, page_size=size, **filters)
     series = queries.payments_by_day(db, scope(request), start=start, end=end, **filters)
-    points = [(dt.datetime.fromtimestamp(b, MOSCOW).strftime("%m-%d"), total / 100) for b, total in series]
     return render(request, "staff/payments.html", {
         "page": found, "first": first, "last": last, "sources": {k: label(SOURCES, k) for k in SOURCES},
-        "chart": bar_chart(points, "₽", title=_("Payments"))})
+        "chart": plots.payments_chart(series)})
 
 
 @routes.get("/r/reports")

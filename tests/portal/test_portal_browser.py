@@ -1,5 +1,6 @@
 """The portals in Debian's Chromium driven by Playwright: each role's main flows against a real node."""
 
+import json
 import os
 import re
 import time
@@ -48,6 +49,16 @@ def wait_for_text(page, selector: str, pattern: str, timeout_s: float = 15.0) ->
             raise AssertionError(f"{selector} never showed {pattern!r}: {locator.first.inner_text()!r}")
         page.wait_for_timeout(200)
         page.reload()
+
+
+def plotted(page, box: str) -> dict[str, int]:
+    """Waits until plotly.js has drawn the chart in `box`: the bars in its figure data, the bars drawn and the
+    lines drawn (the air temperature)."""
+    page.locator(f"{box} .js-plotly-plot g.barlayer g.point").first.wait_for()
+    figure = page.locator(f"{box} script[type='application/json']").text_content()
+    return {"points": len(json.loads(figure)["data"][0]["x"]),
+            "bars": page.locator(f"{box} g.barlayer g.point").count(),
+            "lines": page.locator(f"{box} g.scatterlayer g.trace path.js-line").count()}
 
 
 def test_wrong_password_is_refused_and_repeated_failures_are_rate_limited(page, portal_server, shots):
@@ -118,8 +129,9 @@ def test_the_consumer_compares_tariffs_and_sees_a_consumption_chart(page, portal
     costs = [int(re.sub(r"\D", "", rows.nth(i).locator("td").nth(2).inner_text())) for i in range(2)]
     assert costs == sorted(costs)
     page.goto("/c/consumption?account=1001&from=2026-01-01&group=day")
-    assert page.locator("#consumption-chart svg rect").count() >= 28
-    assert page.locator("#consumption-chart svg polyline.line").count() == 1  # the imported air temperature
+    chart = plotted(page, "#consumption-chart")
+    assert chart["bars"] == chart["points"] >= 28 and chart["lines"] == 1  # a bar a day, the imported temperature
+    assert page.locator("#consumption-chart .ytitle").all_text_contents() == ["кВт·ч"]
     page.screenshot(path=shots / "consumer-consumption.png", full_page=True)
 
 
@@ -133,6 +145,12 @@ def test_the_consumer_pages_fit_a_phone_screen(browser, portal_server, shots):
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"the page is {overflow}px wider than the phone"
         phone.screenshot(path=shots / "phone-invoice.png", full_page=True)
+        phone.goto("/c/consumption?account=1001&from=2026-01-01&group=day")
+        assert plotted(phone, "#consumption-chart")["bars"] >= 28
+        assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+        width = phone.locator("#consumption-chart .main-svg").first.bounding_box()["width"]
+        assert 300 <= width <= 390, f"the chart is {width}px wide on a 390px phone"
+        phone.screenshot(path=shots / "phone-consumption.png", full_page=True)
     finally:
         context.close()
 
@@ -160,8 +178,15 @@ def test_a_retailer_renames_a_tariff_group_on_chain(page, portal_server, shots):
     assert page.locator("#tariff-groups tbody tr").count() == 2  # not retailer-2's group
     page.screenshot(path=shots / "retailer-tariffs.png", full_page=True)
     page.goto("/r/readings?from=2026-01-01")
-    assert page.locator("#readings-chart svg rect").count() >= 28
+    chart = plotted(page, "#readings-chart")
+    assert chart["bars"] == chart["points"] >= 28 and chart["lines"] == 0
     assert page.locator("#readings tbody tr").count() == 50
+    page.screenshot(path=shots / "retailer-readings.png", full_page=True)
+    page.goto("/r/payments?from=2026-01-01")
+    chart = plotted(page, "#payments-chart")
+    assert chart["bars"] == chart["points"] >= 1
+    assert page.locator("#payments-chart .ytitle").all_text_contents() == ["₽"]
+    page.screenshot(path=shots / "retailer-payments.png", full_page=True)
 
 
 def test_the_grid_company_filters_accounts_pages_and_resets(page, portal_server, shots):
@@ -183,3 +208,7 @@ def test_the_grid_company_filters_accounts_pages_and_resets(page, portal_server,
     page.click("#tab-consumer")
     assert "AccountSaved" in page.inner_text("#history") and "saveAccount" in page.inner_text("#history")
     page.screenshot(path=shots / "grid-account.png", full_page=True)
+    page.goto("/g/readings?from=2026-01-01&account=1001")
+    chart = plotted(page, "#readings-chart")
+    assert chart["bars"] == chart["points"] >= 28
+    page.screenshot(path=shots / "grid-readings.png", full_page=True)
