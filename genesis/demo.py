@@ -29,6 +29,8 @@ from genesis.demo_market import (AUTO_DEBIT, BUILDING, COMPANIES, CONSUMERS, CON
                                  GRID, GROUPS, HISTORY_MONTHS, HOURLY_RATES, HOUSE_METER_MAX_POWER_W,
                                  INFRASTRUCTURE, MANAGEMENT_COMPANY, RETAILER_1, RETAILER_2, TARIFFS_FROM,
                                  UTC_OFFSET_S, BANK, Consumer, TariffGroup)
+from genesis.demo_dr import seed_dr
+from genesis.demo_green import seed_green
 from genesis.demo_profiles import half_hour_volumes, local_time, registers
 from node.crypto import keccak256
 from node.keystore import load_keystore, read_password, write_keystore
@@ -138,6 +140,8 @@ class DemoSeeder:
         self.wave(self.issue_invoices(), "invoices", log)
         self.wave(self.top_ups_and_answers(), "top-ups, confirmations, dispute", log)
         self.wave(self.payments(), "payments", log)
+        seed_dr(self, log)
+        seed_green(self, log)
         self.write_manifest(manifest_path)
         return DemoReport(self.sent, intervals, len(self.invoices), time.monotonic() - started, manifest_path)
 

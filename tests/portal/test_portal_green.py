@@ -178,14 +178,18 @@ def test_the_retirement_statement_is_for_its_parties_and_the_grid_company_only(p
     market = portal_server.market
     path = f"/green/retirements/{market['green_retirement']}/pdf"
     retirement_tx, = one(portal_server, "SELECT tx_hash FROM green_retirements WHERE retirement_id = 1")
+    documents = []
     for username in ("ivanov", "retailer", "grid"):
         c = client(portal_server, username)
         with c.opener.open(portal_server.url + path, timeout=20) as response:
             assert response.headers["Content-Type"] == "application/pdf"
-            text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.read())).pages)
-        assert str(market["green_retired"][0]) in text and retirement_tx in text and "Солнечная" in text
+            documents.append(response.read())
         _, page = c.get(f"/green/certificates/{market['green_retired'][0]}")
         assert 'id="statement-pdf"' in page
+    text = "".join(sheet.extract_text() for sheet in pypdf.PdfReader(io.BytesIO(documents[0])).pages)
+    assert str(market["green_retired"][0]) in text and retirement_tx in text and "Солнечная" in text
+    assert "Справка о погашении" in text and "1001" in text and str(portal_server.node.rules.chain_id) in text
+    assert all(document.startswith(b"%PDF") for document in documents)
     for username in ("sidorov", "petrova", "retailer2"):
         c = client(portal_server, username)
         status, _ = c.get(path)
