@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from contracts_py import registry
 from contracts_py.participants import Role
+from indexer.apply_green import GREEN_HANDLERS
 from indexer.decode import DecodedEvent, decode_outputs, encode_call, jsonable
 
 INT64_MAX = 2**63 - 1
@@ -323,6 +324,7 @@ HANDLERS: dict[str, Callable[[sqlite3.Connection, LogContext, dict], None]] = {
     "InvoiceSuperseded": _invoice_superseded,
     "PaymentConfirmed": _payment,
     "PaymentSplit": _payment_split,
+    **GREEN_HANDLERS,
 }
 """Event name -> its table update. Events not listed are kept in the `events` table only."""
 

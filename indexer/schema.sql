@@ -140,3 +140,38 @@ CREATE INDEX IF NOT EXISTS token_transfers_recipient ON token_transfers (recipie
 CREATE TABLE IF NOT EXISTS documents (
     document_hash TEXT PRIMARY KEY, anchorer TEXT NOT NULL, doc_type TEXT NOT NULL, period_start INTEGER NOT NULL,
     period_end INTEGER NOT NULL, at INTEGER NOT NULL, block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL);
+
+-- green certificates (contracts_py/green.py); status: issued, offered, retired
+CREATE TABLE IF NOT EXISTS green_facilities (
+    facility_id INTEGER PRIMARY KEY, owner TEXT NOT NULL, technology INTEGER NOT NULL, capacity_w INTEGER NOT NULL,
+    commissioned_on INTEGER NOT NULL, meter_id INTEGER NOT NULL, name TEXT NOT NULL, confirmed INTEGER NOT NULL,
+    last_period INTEGER NOT NULL, carry_wh INTEGER NOT NULL, block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS green_issuances (
+    issuance_id INTEGER PRIMARY KEY, facility_id INTEGER NOT NULL, period INTEGER NOT NULL, owner TEXT NOT NULL,
+    technology INTEGER NOT NULL, first_serial INTEGER NOT NULL, certificates INTEGER NOT NULL,
+    measured_wh INTEGER NOT NULL, carry_in_wh INTEGER NOT NULL, carry_out_wh INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL, block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS green_issuances_facility ON green_issuances (facility_id, period);
+CREATE TABLE IF NOT EXISTS green_certificates (
+    serial INTEGER PRIMARY KEY, issuance_id INTEGER NOT NULL, facility_id INTEGER NOT NULL,
+    technology INTEGER NOT NULL, period INTEGER NOT NULL, owner TEXT NOT NULL, status TEXT NOT NULL,
+    offer_id INTEGER, retirement_id INTEGER, updated_block INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS green_certificates_owner ON green_certificates (owner, status);
+CREATE INDEX IF NOT EXISTS green_certificates_offer ON green_certificates (offer_id);
+CREATE INDEX IF NOT EXISTS green_certificates_retirement ON green_certificates (retirement_id);
+-- every change of a certificate's owner or status after issuance; kind: transferred, offered, withdrawn, retired
+CREATE TABLE IF NOT EXISTS green_moves (
+    serial INTEGER NOT NULL, kind TEXT NOT NULL, sender TEXT, recipient TEXT, at INTEGER NOT NULL,
+    block_number INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL,
+    PRIMARY KEY (serial, block_number, log_index));
+-- status: open, sold, withdrawn
+CREATE TABLE IF NOT EXISTS green_offers (
+    offer_id INTEGER PRIMARY KEY, seller TEXT NOT NULL, price_each INTEGER NOT NULL, certificates INTEGER NOT NULL,
+    status TEXT NOT NULL, buyer TEXT, total INTEGER, offered_at INTEGER NOT NULL, block_number INTEGER NOT NULL,
+    tx_hash TEXT NOT NULL, closed_tx_hash TEXT);
+CREATE TABLE IF NOT EXISTS green_retirements (
+    retirement_id INTEGER PRIMARY KEY, retired_by TEXT NOT NULL, beneficiary TEXT NOT NULL,
+    beneficiary_account INTEGER NOT NULL, purpose TEXT NOT NULL, consumption_period INTEGER NOT NULL,
+    certificates INTEGER NOT NULL, retired_at INTEGER NOT NULL, block_number INTEGER NOT NULL,
+    tx_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS green_retirements_beneficiary ON green_retirements (beneficiary);

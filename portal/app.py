@@ -67,11 +67,16 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
     app.router.add_get("/lang/{code}", _switch_language)
     app.router.add_get(plots.PLOTLY_JS_URL, plots.plotly_js)  # before /static/, which would answer 404
     app.router.add_static("/static/", HERE / "static")
-    from portal import (views_common, views_consumer, views_explorer, views_grid, views_retailer,
+    from portal import (views_common, views_consumer, views_explorer, views_green, views_grid, views_retailer,
                         views_validation)
-    from portal import views_balance, views_capacity, views_tariff_options
     for module in (views_common, views_consumer, views_retailer, views_grid, views_explorer, views_validation,
-                   views_balance, views_capacity, views_tariff_options):
+                   views_green):
+        app.router.add_routes(module.routes)
+    from portal import views_dr, views_prosumer
+    for module in (views_dr, views_prosumer):
+        app.router.add_routes(module.routes)
+    from portal import views_balance, views_capacity, views_tariff_options
+    for module in (views_balance, views_capacity, views_tariff_options):
         app.router.add_routes(module.routes)
     return app
 
