@@ -2,8 +2,8 @@
 
 Readings can be posted for past intervals only while an event is announced for the future, and the chain's clock
 is the node's: the node runs with `--dev-time` and the test moves its clock past the event (`evm_mine` at a
-timestamp), as Hardhat and Anvil tests do. Every figure is asserted in rubles on the chain; the arithmetic is
-the one of tests/data/dr/evening_peak.json."""
+timestamp), as Hardhat and Anvil tests do. Every figure is asserted in rubles on the chain, its arithmetic in
+the comments (the rules themselves are pinned by tests/data/dr/evening_peak.json)."""
 
 from __future__ import annotations
 
