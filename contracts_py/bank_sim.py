@@ -11,6 +11,7 @@ once it paid the rubles out, or `rejectRequest` with a reason (a withdrawal's lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,6 +94,18 @@ def top_up_call_data(payment: BankPayment) -> bytes:
     spec = payments.Payments.functions["topUp"]
     return spec.selector + eth_abi.encode(list(spec.input_types),
                                           [payment.consumer, payment.amount, payment.reference, payment.source])
+
+
+def pending_requests(view: Callable[..., tuple], first_id: int = 1) -> list[tuple[int, BankRequest]]:
+    """The holders' requests still waiting for the bank, from `first_id` on (an adapter keeps the lowest id it has
+    not seen settled), read through the token's views: `view(function, *args)` returns the decoded outputs."""
+    (count,) = view("bankRequestCount")
+    found = []
+    for request_id in range(first_id, count + 1):
+        kind, holder, amount, bik, account, status, _reference = view("bankRequest", request_id)
+        if status == RequestStatus.PENDING:
+            found.append((request_id, BankRequest(kind, holder, amount, bik, account, status, b"")))
+    return found
 
 
 def ruble_call_data(function: str, args: tuple) -> bytes:

@@ -5,15 +5,16 @@ The bank's answers are signed with the demo bank's key and put in the node's poo
 the next portal write (the portal wakes it), as a bank adapter's transactions would ride the next block."""
 
 import datetime as dt
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
 from contracts_py import registry, ruble, tariffs
-from contracts_py.bank_sim import SimulatedBank, ruble_call_data
+from contracts_py.bank_sim import SimulatedBank, pending_requests, ruble_call_data
 from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, add_months, period_of
-from contracts_py.ruble import BankRequest
 from indexer.store import Readers
 from node.crypto import private_key_to_address
 from node.transactions import sign_fee_market_transaction
@@ -60,18 +61,15 @@ def nonce(server, key: bytes) -> int:
 
 def bank_answers(server, bank: SimulatedBank) -> int:
     """The bank answers every pending request (signed, in the pool); returns how many."""
-    writer, answered = ChainWriter(server.node), 0
-    for request_id in range(1, writer.view(ruble.ADDRESS, "bankRequestCount")[0] + 1):
-        kind, holder, amount, bik, account, status, _ref = writer.view(ruble.ADDRESS, "bankRequest", request_id)
-        if status != ruble.RequestStatus.PENDING:
-            continue
-        function, args = bank.answer(request_id, BankRequest(kind, holder, amount, bik, account, status, b""))
+    writer = ChainWriter(server.node)
+    pending = pending_requests(lambda function, *args: writer.view(ruble.ADDRESS, function, *args))
+    for request_id, request in pending:
+        function, args = bank.answer(request_id, request)
         raw = sign_fee_market_transaction(server.keys.bank, chain_id=server.node.rules.chain_id,
                                           nonce=nonce(server, server.keys.bank), to=ruble.ADDRESS,
                                           data=ruble_call_data(function, args), gas=5_000_000)
         server.node.submit_transaction(raw)
-        answered += 1
-    return answered
+    return len(pending)
 
 
 def test_top_up_and_withdrawal_requests_are_settled_by_the_bank_and_totalled(portal_server):
@@ -235,6 +233,7 @@ def test_consumer_requests_a_top_up_in_the_browser(portal_server, browser, tmp_p
             page.wait_for_timeout(200)
             page.reload()
         assert "Ожидает банка" in page.locator("#bank-requests").inner_text()
-        page.screenshot(path=tmp_path / "consumer-balance.png", full_page=True)
+        shots = Path(os.environ.get("PORTAL_SCREENSHOTS") or tmp_path)
+        page.screenshot(path=shots / "consumer-balance.png", full_page=True)
     finally:
         context.close()
