@@ -13,7 +13,7 @@ from portal import queries_green as q
 from portal.i18n import gettext_ as _
 from portal.pdf_green import retirement_pdf
 from portal.views_consumer import parse_rubles
-from portal.web import BadInput, flash, int_param, paging, redirect, render, state, text_param, user
+from portal.web import BadInput, date_param, flash, int_param, paging, redirect, render, state, text_param, user
 
 routes = web.RouteTableDef()
 TECHNOLOGIES = {1: "Solar", 2: "Wind", 3: "Hydro", 4: "Biomass", 5: "Biogas", 6: "Geothermal"}
@@ -133,20 +133,14 @@ async def register_facility(request: web.Request):
     owner = parse_address(form.get("owner"), _("Owner")) if is_grid else bytes.fromhex(_me(request)[2:])
     technology = int_param(form, "technology", low=1, high=255)
     capacity_kw = int_param(form, "capacity_kw", low=1, high=10**9)
-    commissioned = (form.get("commissioned_on") or "").strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", commissioned):
-        raise BadInput(_("%(field)s must be a date like 2026-04-30, got “%(value)s”", field=_("Commissioned on"),
-                         value=commissioned[:40]))
-    name = text_param(form, "name", 256)
-    if None in (technology, capacity_kw):
-        raise BadInput(_("Fill in the technology and the installed capacity."))
-    facility_id = int_param(form, "facility_id", low=1)
-    meter_id = int_param(form, "meter_id", low=1)
-    if facility_id is None or meter_id is None:
-        raise BadInput(_("Fill in the facility number and its meter."))
+    commissioned = date_param(form, "commissioned_on", None)
+    facility_id, meter_id = int_param(form, "facility_id", low=1), int_param(form, "meter_id", low=1)
+    if None in (facility_id, technology, capacity_kw, commissioned, meter_id):
+        raise BadInput(_("Fill in the facility number, technology, installed capacity, commissioning date and "
+                         "meter."))
     tx = state(request).writer.send(_key(request), green.ADDRESS, "registerFacility", facility_id, owner,
-                                    technology, capacity_kw * 1000, int(commissioned.replace("-", "")), meter_id,
-                                    name)
+                                    technology, capacity_kw * 1000, int(commissioned.strftime("%Y%m%d")), meter_id,
+                                    text_param(form, "name", 256))
     message = _("Facility registered.") if is_grid else _("Facility registered; it awaits the grid company's "
                                                           "confirmation.")
     raise await _sent(request, message, tx, "/green/facilities")

@@ -121,6 +121,10 @@ def test_an_owner_registers_a_facility_and_the_grid_company_confirms_it(portal_s
     refused(portal_server, petrova, "/green/facilities", "/green/facilities", {
         "facility_id": "4", "name": "Чужой счётчик", "technology": "2", "capacity_kw": "15",
         "commissioned_on": "2026-03-01", "meter_id": "1001"}, "is not on an account of")
+    status, body = post(petrova, "/green/facilities", "/green/facilities", {
+        "facility_id": "4", "name": "Без счётчика", "technology": "1", "capacity_kw": "15",
+        "commissioned_on": "2026-03-01"})
+    assert status == 400 and "прибор учёта" in body
     grid = client(portal_server, "grid")
     landed(portal_server, grid, "/green/facilities/3/confirm", "/green/facilities/3", {})
     _, body = petrova.get("/green/facilities/3")
