@@ -75,6 +75,13 @@ def retirement(db: Readers, retirement_id: int) -> dict | None:
     return db.one("SELECT * FROM green_retirements WHERE retirement_id = ?", [retirement_id])
 
 
+def retirements_of(db: Readers, party: str) -> list[dict]:
+    """Retirements a participant made or was named the beneficiary of, newest first, with their serials."""
+    return db.query("SELECT r.*, (SELECT group_concat(serial, ', ') FROM (SELECT serial FROM green_certificates c "
+                    "WHERE c.retirement_id = r.retirement_id ORDER BY serial)) AS serials FROM green_retirements r "
+                    "WHERE r.beneficiary = ? OR r.retired_by = ? ORDER BY r.retirement_id DESC", [party, party])
+
+
 def periods(db: Readers) -> list[int]:
     """Generation months present in the registry, newest first (the period filter's choices)."""
     return [row["period"] for row in db.query("SELECT DISTINCT period FROM green_issuances ORDER BY period DESC")]

@@ -92,7 +92,8 @@ async def registry(request: web.Request):
 async def mine(request: web.Request):
     db = state(request).readers
     return _certificate_list(request, "/green/my", owner=_me(request), mine=True,
-                             my_offers=q.offers(db, seller=_me(request)))
+                             my_offers=q.offers(db, seller=_me(request)),
+                             my_retirements=q.retirements_of(db, _me(request)))
 
 
 def _certificate_list(request: web.Request, base: str, *, owner: str, mine: bool = False, **extra):

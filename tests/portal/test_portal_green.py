@@ -82,6 +82,10 @@ def test_the_green_pages_render_in_russian_for_every_role(portal_server):
             status, body = c.get(path)
             assert status == 200, (username, path, body[-600:])
             assert "Зелёные сертификаты" in body and "Выйти" in body, path
+    c.get("/lang/en")
+    _, body = c.get("/green/my")
+    assert "My certificates" in body and "Retire" in body
+    c.get("/lang/ru")
     _, body = c.get("/green/facilities/1")
     assert "СЭС «Солнечная долина»" in body and "Солнечная" in body and "История выпуска" in body
     assert month(portal_server.market["green_earlier"]) in body
@@ -190,6 +194,9 @@ def test_the_retirement_statement_is_for_its_parties_and_the_grid_company_only(p
             documents.append(response.read())
         _, page = c.get(f"/green/certificates/{market['green_retired'][0]}")
         assert 'id="statement-pdf"' in page
+        if username != "grid":
+            _, page = c.get("/green/my")
+            assert f'href="{path}"' in page
     text = "".join(sheet.extract_text() for sheet in pypdf.PdfReader(io.BytesIO(documents[0])).pages)
     assert str(market["green_retired"][0]) in text and retirement_tx in text and "Солнечная" in text
     assert "Справка о погашении" in text and "1001" in text and str(portal_server.node.rules.chain_id) in text
