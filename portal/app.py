@@ -73,6 +73,7 @@ def create_portal_app(node: Node, indexer_db_path: Path, users_db_path: Path, *,
                    views_green):
         app.router.add_routes(module.routes)
     from portal import views_dr, views_prosumer
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY].append(views_dr.upcoming_events)  # the DR box
     for module in (views_dr, views_prosumer):
         app.router.add_routes(module.routes)
     from portal import views_balance, views_capacity, views_tariff_options

@@ -29,13 +29,13 @@ EXPORT_PRICES = {"retailer": 310_000, "other_retailer": 295_000}
 PROSUMER_ACCOUNT = 2001
 
 
-def event_period(now: int) -> tuple[int, int]:
-    """The next working day's evening event, as unix seconds (whole Moscow hours). A working day, so that last
+def event_period(now: int, hours: tuple[int, int] = EVENT_HOURS) -> tuple[int, int]:
+    """An event on the next working day, as unix seconds (whole Moscow hours). A working day, so that last
     month's readings always hold the baseline's five comparable days within the rule's look-back."""
     day = (now + MOSCOW_UTC_OFFSET) // 86400 + 1
     while is_weekend(day):
         day += 1
-    start_hour, end_hour = EVENT_HOURS
+    start_hour, end_hour = hours
     midnight = day * 86400 - MOSCOW_UTC_OFFSET
     return midnight + start_hour * 3600, midnight + end_hour * 3600
 

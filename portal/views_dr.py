@@ -209,7 +209,7 @@ def _my_meters(request: web.Request) -> dict[int, dict]:
     return {row["meter_id"]: row for row in rows}
 
 
-def consumer_events(request: web.Request) -> list[dict]:
+def consumer_events(request: web.Request, *, upcoming_only: bool = False) -> list[dict]:
     """The consumer's events, newest first: each with his shares and, before it ends, his expected baseline."""
     mine = _my_meters(request)
     writer, db = state(request).writer, state(request).readers
@@ -217,6 +217,8 @@ def consumer_events(request: web.Request) -> list[dict]:
     events = []
     for event_id in dr_reads.events_of_meters(db, list(mine)):
         found = dr_reads.event(writer, event_id)
+        if upcoming_only and found.end <= now:
+            continue
         programme = dr_reads.programme(writer, found.programme_id)
         shares = []
         for meter_id in (m for m in found.meters if m in mine):
@@ -229,12 +231,18 @@ def consumer_events(request: web.Request) -> list[dict]:
     return events
 
 
+async def upcoming_events(request: web.Request) -> dict:
+    """Context processor: a consumer's upcoming events, for the notification box on each of his pages."""
+    current = request.get("user")
+    if current is None or current.role != "consumer":
+        return {}
+    return {"dr_upcoming": consumer_events(request, upcoming_only=True)}
+
+
 @routes.get("/c/dr")
 async def my_events(request: web.Request):
     require_role(request, "consumer")
-    events = consumer_events(request)
-    return render(request, "dr/consumer.html", {"events": events, "upcoming": [e for e in events if e["upcoming"]],
-                                                "mine": _my_meters(request)})
+    return render(request, "dr/consumer.html", {"events": consumer_events(request), "mine": _my_meters(request)})
 
 
 def _my_meter(request: web.Request, form, name: str) -> int:

@@ -57,7 +57,7 @@ def tomorrow() -> str:
 def test_the_pages_render_in_russian_with_the_demo_programme_event_and_prosumer_month(logged_in):
     pages = {"grid": ["/dr/programmes", "/dr/programmes/1", "/dr/events/1"],
              "retailer": ["/dr/programmes", "/dr/programmes/1", "/dr/events/1", "/r/prosumer"],
-             "retailer2": ["/r/prosumer"], "ivanov": ["/c/dr", "/c/prosumer/1001"],
+             "retailer2": ["/r/prosumer"], "ivanov": ["/c/dr", "/c/prosumer/1001", "/c/accounts"],
              "sidorov": ["/c/prosumer/2001"]}
     bodies = {}
     for username, paths in pages.items():
@@ -75,6 +75,8 @@ def test_the_pages_render_in_russian_with_the_demo_programme_event_and_prosumer_
     assert "Предстоящие события управления спросом" in box and "снизить на 1500 Вт" in box
     # The demo's half hours 18:00-20:00 hold 150 Wh each: 600 Wh over the event's hours on comparable days.
     assert "ваша базовая линия: 0,600 кВт·ч" in re.sub(r"\s+", " ", box)
+    assert 'id="dr-upcoming"' in bodies["ivanov", "/c/accounts"]  # the box is on each of his pages
+    assert 'id="dr-upcoming"' not in bodies["sidorov", "/c/prosumer/2001"]  # not enrolled, nothing announced
     statement = bodies["sidorov", "/c/prosumer/2001"]
     assert "Цена выкупа в силе" in statement and "2,95 ₽" in statement
     # 2,056.12 RUB charged for the import, 96.72 kWh exported x 2.95 RUB = 285.32 RUB credit, 1,770.80 RUB net due.
