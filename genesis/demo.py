@@ -31,7 +31,6 @@ from genesis.demo_market import (AUTO_DEBIT, BUILDING, COMPANIES, CONSUMERS, CON
                                  UTC_OFFSET_S, BANK, Consumer, TariffGroup)
 from genesis.demo_dr import seed_dr
 from genesis.demo_green import seed_green
-from genesis.demo_dr import seed_dr
 from genesis.demo_profiles import half_hour_volumes, local_time, registers
 from node.crypto import keccak256
 from node.keystore import load_keystore, read_password, write_keystore
@@ -141,7 +140,6 @@ class DemoSeeder:
         self.wave(self.issue_invoices(), "invoices", log)
         self.wave(self.top_ups_and_answers(), "top-ups, confirmations, dispute", log)
         self.wave(self.payments(), "payments", log)
-        seed_dr(self, log)
         seed_dr(self, log)
         seed_green(self, log)
         self.write_manifest(manifest_path)
