@@ -27,6 +27,9 @@ from rpc.dev import DevTimeApi, refuse_dev_time
 
 log = logging.getLogger("energy.run")
 
+DEV_TIME_REFUSED = ("--dev-time is for a single-validator dev network: run its one validator with --key and "
+                    "without --p2p")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -64,6 +67,8 @@ def _off_the_loop(admit):
 
 async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly."""
+    if config.dev_time and (config.p2p_listen is not None or config.private_key is None):
+        raise SystemExit(DEV_TIME_REFUSED)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -86,9 +91,9 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
             engine = SoloEngine(node, config.private_key, DevClock() if config.dev_time else None)
         elif address in validators:
             raise SystemExit("this genesis has several validators: run each with --p2p and --bootnodes (QBFT)")
-    if config.dev_time and (engine is None or bft is not None):
-        raise SystemExit("--dev-time is for a single-validator dev network: run its one validator with --key and "
-                         "without --p2p")
+    if config.dev_time and engine is None:
+        node.close()
+        raise SystemExit(DEV_TIME_REFUSED)
     dispatcher = Dispatcher()
     notify = bft.notify_transaction if bft else engine.notify_transaction if engine else (lambda: None)
     eth_api = EthApi(node, notify, bft.sync.progress if bft else lambda: None)

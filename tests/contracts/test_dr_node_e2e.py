@@ -216,8 +216,12 @@ def test_time_control_is_refused_without_the_flag(network):
         node.stop()
 
 
-def test_the_flag_is_refused_on_a_node_that_is_not_a_single_validator(network):
-    """An observer (no validator key) may not take it; nor may a QBFT validator (--p2p), by the same check."""
-    config = RunConfig(fresh_datadir(network, "observer"), rpc_port=0, dev_time=True)
+@pytest.mark.parametrize("who", ["observer", "qbft validator", "not a validator"])
+def test_the_flag_is_refused_on_a_node_that_is_not_a_single_validator(network, who):
+    key = {"observer": None, "qbft validator": network.private_key("validator-1"),
+           "not a validator": network.private_key("grid-company")}[who]
+    p2p = "/ip4/127.0.0.1/tcp/0" if who == "qbft validator" else None
+    config = RunConfig(fresh_datadir(network, who.replace(" ", "-")), rpc_port=0, private_key=key, p2p_listen=p2p,
+                       dev_time=True)
     with pytest.raises(SystemExit, match="--dev-time is for a single-validator dev network"):
         asyncio.run(run_node(config))

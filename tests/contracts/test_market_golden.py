@@ -141,7 +141,8 @@ def test_golden_netted_invoice(case):
     names = {payee: name for name, payee in PAYEES.items()}
     for item in case["cases"]:
         e = item["expected"]
-        export_wh = days_in_period(period) * half_hours(case["sunny_half_hours"]) * item["export_wh_per_sunny_half_hour"]
+        sunny = days_in_period(period) * half_hours(case["sunny_half_hours"])
+        export_wh = sunny * item["export_wh_per_sunny_half_hour"]
         assert export_wh == e["export_wh"], item["name"]
         netting = net_export(bill.lines, PAYEES["retailer"], export_wh, case["export_mkop_per_kwh"])
         assert (netting.credit, list(netting.applied), netting.payout) == (e["credit"], e["applied"], e["payout"])

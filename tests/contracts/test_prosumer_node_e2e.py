@@ -1,6 +1,7 @@
 """A prosumer's April 2026 through a real node process: half-hourly import and export readings -> one invoice
-with the import charged and the export bought and netted on it, the credit beyond the bill paid out; and the same export certified as green
-certificates, sold and retired. Every figure asserted; bad input rejected with a reason in the receipt."""
+with the import charged and the export bought and netted on it, the credit beyond the bill paid out; and the
+same export certified as green certificates, sold and retired. Every figure asserted; bad input rejected with a
+reason in the receipt."""
 
 from __future__ import annotations
 
