@@ -224,17 +224,18 @@ class SyncClient:
 
         Peers that announced a block past our head go first, without a head request; then every other peer."""
         announcers, self._announcers = self._announcers, []
+        total = 0
+        for peer in announcers:  # first, and without asking who is connected: they just wrote to us
+            if peer not in self._banned:
+                total += await self._catch_up_with(peer, "announced")
         connected = [peer.address for peer in await self.network.peers() if peer.address not in self._banned]
         for gone in set(self.peer_heads) - set(connected):  # only connected peers' heads count
             del self.peer_heads[gone]
         others = [peer for peer in connected if peer not in announcers]
         random.shuffle(others)
-        total = 0
-        for peer in [peer for peer in announcers if peer in connected] + others:
-            if peer in announcers:
-                total += await self._catch_up_with(peer, "announced")
-            elif await self._ask_head(peer):
-                total += await self._catch_up_with(peer, "behind")
+        ahead = await asyncio.gather(*(self._ask_head(peer) for peer in others))  # one round trip, not one each
+        for peer in [peer for peer, is_ahead in zip(others, ahead) if is_ahead]:
+            total += await self._catch_up_with(peer, "behind")
         return total
 
     async def _ask_head(self, peer: bytes) -> bool:
