@@ -223,6 +223,7 @@ def test_issue_offer_buy_retire_and_download_the_statement_in_the_browser(browse
         assert re.fullmatch(r"0x[0-9a-f]{64}", page.inner_text(".flash.ok .tx-hash"))
         wait_for_text(page, "#issuances tbody tr", month(period))
         first = int(re.search(r"(\d+)–", page.inner_text("#issuances tbody tr >> nth=0")).group(1))
+        page.screenshot(path=shots / "green-facility.png", full_page=True)
         page.goto("/green/my")
         page.fill("#offer-form input[name=serials]", f"{first}-{first + 1}")
         page.fill("#offer-form input[name=price]", "100")
@@ -246,5 +247,7 @@ def test_issue_offer_buy_retire_and_download_the_statement_in_the_browser(browse
         page.screenshot(path=shots / "green-retired-certificate.png", full_page=True)
         response = page.request.get(page.get_attribute("#statement-pdf", "href"))
         assert response.headers["content-type"] == "application/pdf" and response.body().startswith(b"%PDF")
+        page.goto("/green/my")
+        page.screenshot(path=shots / "green-my-certificates.png", full_page=True)
     finally:
         context.close()
