@@ -111,6 +111,24 @@ def test_a_credit_beyond_the_bill_settles_every_line_and_is_paid_out(world):
     assert not correction.success and "is paid and cannot be corrected" in correction.revert_reason
 
 
+def test_a_credit_beyond_the_retailers_lines_pays_part_of_the_others_and_the_consumer_pays_the_rest(world):
+    """1,500 Wh per sunny half hour: 540,000 Wh -> 126,666 kopecks, more than the retailer's lines (117,525): the
+    retailer pays the grid company 9,076 and the infrastructure payee 65 at issuance (tests/data/prosumer), the
+    consumer pays the net 31,476; such an invoice cannot be corrected, since money moved on it."""
+    post_prosumer_month(world, world.meter, APRIL, sun_wh=1_500)
+    before = balances(world, RETAILER, GRID, INFRA)
+    invoice_id = world.ok(RETAILER, invoices.ADDRESS, "issueInvoice", 1001, APRIL).value
+    assert world.ok(CONSUMER, invoices.ADDRESS, "invoiceExport", invoice_id).value == (
+        540_000, APRIL_PRICE, 126_666, TWO_ZONE_APRIL_TOTAL, 31_476, 0, (105_876, 9_076, 11_649, 65))
+    assert balances(world, RETAILER, GRID, INFRA) == (before[0] - 9_141, before[1] + 9_076, before[2] + 65)
+    refused = world.call(RETAILER, invoices.ADDRESS, "correctInvoice", invoice_id)
+    assert not refused.success and "export credit was paid out beyond the retailer's lines" in refused.revert_reason
+    world.ok(BANK, ruble.ADDRESS, "transfer", CONSUMER, 31_476)
+    world.ok(CONSUMER, payments.ADDRESS, "payInvoice", invoice_id, 31_476, 1)
+    assert balances(world, RETAILER, GRID, INFRA) == (before[0] - 9_141, before[1] + 40_330, before[2] + 287)
+    assert world.ok(CONSUMER, invoices.ADDRESS, "invoice", invoice_id).value[3] == invoices.Status.PAID
+
+
 def test_transformer_ratios_scale_the_export(world):
     world.ok(GRID, registry.ADDRESS, "configureMeter", world.meter, 2, 5, 1, 0, True, False, 20_000,
              MOSCOW_UTC_OFFSET)
