@@ -8,9 +8,11 @@ The credit settles the invoice's lines first where the two claims meet: the reta
 markup) are the retailer's claim on the consumer, and a claim offsets a counter-claim between the same two parties
 without any money moving (Civil Code art. 410). What the retailer's lines cannot absorb settles the other payees'
 lines (transmission, infrastructure), which the retailer then pays on the consumer's behalf, as the party that
-sells the consumer the whole service. A credit beyond the whole bill is paid out to the consumer at once: the
-retailer owes the price of the energy it bought for that month (the retail rules have the guaranteeing supplier
-pay for microgeneration output month by month), and carrying it as an advance would keep the consumer's money."""
+sells the consumer the whole service. A credit beyond the whole bill is paid out to the consumer at once, not
+carried to the next invoice: the guaranteeing supplier buys a microgeneration plant's output under a sale contract
+of its own (retail rules, decree 442 as amended for microgeneration by decree 299 of 2021) and owes its price for
+the month; an offset extinguishes only the counter-claims that meet, so what is left is a debt to pay, and
+keeping it as an advance would hold the consumer's money without a contract to do so."""
 
 from __future__ import annotations
 
