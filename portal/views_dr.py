@@ -98,7 +98,7 @@ async def create_programme(request: web.Request):
     tx = _send(request, "createProgramme", programme_id, bytes.fromhex(aggregator[2:]), name, days,
                form.get("same_day_kind") == "on", *rates, threshold * 10_000)
     await flash(request, "ok", _("Programme %(id)s sent to the ledger.", id=programme_id), tx)
-    raise redirect(f"/dr/programmes/{programme_id}")
+    raise redirect("/dr/programmes")  # its own page exists once the block is in
 
 
 @routes.get("/dr/programmes/{programme_id}")

@@ -142,6 +142,33 @@ def test_writes_the_contract_refuses_show_its_reason_and_send_nothing(portal_ser
     status, body = post_form(aggregator, "/dr/programmes/1", "/dr/programmes/1/events",
                              {"day": tomorrow(), "from_hour": "18", "to_hour": "20", "reduction_1001": "99000"})
     assert status == 409 and "is not within its offer of 2000 W" in body
+    status, body = post_form(aggregator, "/dr/events/1", "/dr/events/1/settle", {})
+    assert status == 409 and "event 1 has not ended" in body
+    status, body = post_form(logged_in("ivanov"), "/c/dr", "/c/dr/events/1/penalty", {"meter_id": "1001"})
+    assert status == 409 and "meter 1001 owes no penalty for event 1" in body
+
+
+def test_the_grid_company_creates_and_funds_a_programme_and_the_aggregator_enrols_each_with_its_hash(
+        portal_server, logged_in):
+    grid = logged_in("grid")
+    aggregator = "0x" + private_key_to_address(portal_server.keys.other_retailer).hex()
+    fields = {"programme_id": "2", "name": "Зимний утренний пик", "aggregator": aggregator, "baseline_days": "x3",
+              "same_day_kind": "on", "reward": "40", "bonus": "0", "penalty": "12,50", "threshold_pct": "60"}
+    status, body = post_form(grid, "/dr/programmes", "/dr/programmes", fields)
+    assert status == 400 and "целое число" in body  # letters in a number: nothing sent
+    status, body = post_form(grid, "/dr/programmes", "/dr/programmes", {**fields, "baseline_days": "3"})
+    assert status == 200 and TX_HASH.search(body) and "Программа 2 отправлена" in body
+    page = landed(grid, "/dr/programmes/2", "Зимний утренний пик")
+    assert "ООО «Энергосбыт-2»" in page and "среднее 3 последних сопоставимых дней" in page
+    assert "40,00 ₽" in page and "12,50 ₽" in page and "60 %" in page
+    status, body = post_form(grid, "/dr/programmes/2", "/dr/programmes/2/fund", {"amount": "1000"})
+    assert status == 200 and TX_HASH.search(body)
+    landed(grid, "/dr/programmes/2", '<dd id="budget">1\u202f000,00 ₽</dd>')
+    retailer = logged_in("retailer")
+    status, body = post_form(retailer, "/dr/programmes/1", "/dr/programmes/1/enrol",
+                             {"meter_id": "1002", "offered_w": "1800"})
+    assert status == 200 and TX_HASH.search(body) and "Прибор учёта 1002 записан" in body
+    landed(retailer, "/dr/programmes/1", "<td>1800</td>")
 
 
 def test_a_retailer_publishes_an_export_price_with_its_hash(logged_in):
