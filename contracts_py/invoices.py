@@ -28,7 +28,7 @@ from contracts_py.abi import Address, AddressArray, String, Uint8, Uint64, Uint6
 from contracts_py.billing import bill as billing
 from contracts_py.billing import optimizer, periods
 from contracts_py.billing.common_house import Premises, common_house_needs
-from contracts_py.billing.components import BillLine, Component
+from contracts_py.billing.components import BillLine
 from contracts_py.billing.errors import BillingError
 from contracts_py.billing.ledger import EMPTY_LEDGER, AccountLedger, AccountMonth, bill_account_month
 from contracts_py.billing.losses import LossAdjustment
@@ -149,9 +149,11 @@ class Invoices(NativeContract):
         for line in invoice.lines:
             ctx.emit(InvoiceLine(invoice_id=invoice_id, payee=line.payee, component=line.component,
                                  quantity=line.quantity, net=line.net, vat=line.vat))
-        if netting.credit:
-            ctx.emit(InvoiceLine(invoice_id=invoice_id, payee=account.retailer, component=Component.EXPORT,
-                                 quantity=netting.export_wh, net=netting.credit, vat=0))
+        credit_line = invoice.export_line
+        if credit_line is not None:
+            # Events carry unsigned amounts: the credit's magnitude, its component code saying it is a credit.
+            ctx.emit(InvoiceLine(invoice_id=invoice_id, payee=credit_line.payee, component=credit_line.component,
+                                 quantity=credit_line.quantity, net=-credit_line.net, vat=credit_line.vat))
             ctx.emit(ExportNetted(invoice_id=invoice_id, account_number=account.number, consumer=account.consumer,
                                   export_wh=netting.export_wh, mkop_per_kwh=netting.mkop_per_kwh,
                                   credit=netting.credit, charges=invoice.charges, net_due=invoice.due,
