@@ -5,12 +5,17 @@ import datetime as dt
 import re
 import time
 
+from pathlib import Path
+
+import jinja2
 import pytest
 
-from contracts_py import demand_response as dr
+import portal
 from contracts_py.demand_response_rules import Rates
 from node.crypto import private_key_to_address
-from portal.dr_reads import EventView, outcome_of
+from portal.app import kwh, rub
+from portal.dr_reads import EventView, ShareView, outcome_of
+from portal.i18n import gettext_, ngettext_
 from portal.views_dr import _not_started
 from portal.web import MOSCOW, BadInput
 from portal_fixtures import browser, portal_server  # noqa: F401  (fixtures)
@@ -54,7 +59,7 @@ def tomorrow() -> str:
     return (dt.datetime.now(MOSCOW).date() + dt.timedelta(days=1)).isoformat()
 
 
-def test_the_pages_render_in_russian_with_the_demo_programme_event_and_prosumer_month(logged_in):
+def test_the_pages_render_in_russian_with_the_demo_programme_event_and_prosumer_month(portal_server, logged_in):
     pages = {"grid": ["/dr/programmes", "/dr/programmes/1", "/dr/events/1"],
              "retailer": ["/dr/programmes", "/dr/programmes/1", "/dr/events/1", "/r/prosumer"],
              "retailer2": ["/r/prosumer"], "ivanov": ["/c/dr", "/c/prosumer/1001", "/c/accounts"],
@@ -86,6 +91,10 @@ def test_the_pages_render_in_russian_with_the_demo_programme_event_and_prosumer_
     assert "<td>20260101</td><td>3,10 ₽</td>" in bodies["retailer", "/r/prosumer"]
     netted = bodies["retailer2", "/r/prosumer"]
     assert "<td>2001</td>" in netted and "285,32 ₽" in netted  # retailer-2's prosumer, not retailer-1's page
+    english = Client(portal_server.url)
+    english.login("grid")
+    _, page = english.get("/lang/en?next=/dr/programmes/1")
+    assert "Programme 1: Вечерний пик, Казань" in page and "Announce an event" in page and "Budget" in page
 
 
 def test_an_announced_event_lands_with_its_hash_and_notifies_the_consumer(logged_in):
@@ -227,7 +236,13 @@ def test_a_settled_share_splits_the_reward_into_direct_and_bonus_as_the_contract
                                                                                             5_000)
     short = outcome_of(8_000, 6_400, 3_000, 2, 8_000, 13_200, 5_200, rates)
     assert (short.reward, short.bonus, short.penalty, short.penalty_due) == (8_000, 0, 13_200, 5_200)
-    assert dr.ADDRESS.hex().endswith("e00a")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(portal.__file__).parent / "templates"),
+                             extensions=["jinja2.ext.i18n"], autoescape=True)
+    env.install_gettext_callables(gettext_, ngettext_, newstyle=True)
+    env.filters.update(rub=rub, kwh=kwh)
+    cells = env.get_template("dr/_outcome.html").render(s=ShareView(1, 1001, 2_000, True, settled))
+    assert re.findall(r"<td>([^<]+)</td>", cells) == ["8,000 кВт·ч", "2,000 кВт·ч", "6,000 кВт·ч", "200,00 ₽",
+                                                       "50,00 ₽", "0,00 ₽"]
 
 
 @pytest.mark.browser
