@@ -54,8 +54,9 @@ def issuances(db: Readers, facility_id: int) -> list[dict]:
     return db.query("SELECT * FROM green_issuances WHERE facility_id = ? ORDER BY period DESC", [facility_id])
 
 
-def offers(db: Readers, *, status: str = "open", seller: str = "") -> list[dict]:
-    """Offers with the serials they still lock (open ones) as `first`..`last` and `serials`."""
+def offers(db: Readers, *, status: str = "open", seller: str = "", limit: int = 500) -> list[dict]:
+    """Offers in a status, newest last, with the serials an open one still locks (`serials`); at most `limit`
+    of the newest."""
     sql = ("SELECT o.*, coalesce(co.name, o.seller) AS seller_name, "
            "(SELECT group_concat(serial, ', ') FROM (SELECT serial FROM green_certificates c "
            " WHERE c.offer_id = o.offer_id ORDER BY serial)) AS serials "
@@ -64,11 +65,7 @@ def offers(db: Readers, *, status: str = "open", seller: str = "") -> list[dict]
     if seller:
         sql += " AND o.seller = ?"
         params.append(seller)
-    return db.query(sql + " ORDER BY o.offer_id", params)
-
-
-def offer(db: Readers, offer_id: int) -> dict | None:
-    return db.one("SELECT * FROM green_offers WHERE offer_id = ?", [offer_id])
+    return db.query(f"SELECT * FROM ({sql} ORDER BY o.offer_id DESC LIMIT ?) ORDER BY offer_id", params + [limit])
 
 
 def retirement(db: Readers, retirement_id: int) -> dict | None:

@@ -186,8 +186,8 @@ async def transfer(request: web.Request):
 @routes.get("/green/offers")
 async def offers(request: web.Request):
     db = state(request).readers
-    return render(request, "green/offers.html", _context(offers=q.offers(db), sold=q.offers(db, status="sold"),
-                                                         me=_me(request)))
+    return render(request, "green/offers.html", _context(
+        offers=q.offers(db), sold=q.offers(db, status="sold", limit=50), me=_me(request)))
 
 
 @routes.post("/green/offers")
