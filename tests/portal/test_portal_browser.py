@@ -135,6 +135,21 @@ def test_the_consumer_compares_tariffs_and_sees_a_consumption_chart(page, portal
     page.screenshot(path=shots / "consumer-consumption.png", full_page=True)
 
 
+def test_the_chart_draws_under_a_policy_that_forbids_inline_script_and_eval(page, portal_server):
+    policy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
+    login(page, "ivanov")
+
+    def with_policy(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": policy})
+    page.route("**/c/consumption*", with_policy)
+    page.goto("/c/consumption?account=1001&from=2026-10-01&to=2026-10-31")
+    chart = plotted(page, "#consumption-chart")
+    assert chart["bars"] == chart["points"] == 31 and chart["lines"] == 1 and refused == []
+
+
 def test_the_consumer_pages_fit_a_phone_screen(browser, portal_server, shots):
     context = browser.new_context(base_url=portal_server.url, viewport={"width": 390, "height": 844},
                                   is_mobile=True)
