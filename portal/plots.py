@@ -49,6 +49,7 @@ class _Series:
     """One bar series: integer amounts per bucket and how to show them."""
 
     title: str
+    """What the chart shows, as the summary sentence names it."""
     name: str
     """The legend's name of the bars."""
     unit: str
