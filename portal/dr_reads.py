@@ -157,6 +157,18 @@ def open_offers(db: Readers, event_id: int) -> list[dict]:
     return [offer for offer in offers if offer["offer_id"] not in accepted]
 
 
+def offer_event(db: Readers, offer_id: int) -> int | None:
+    """The event an obligation offer is for, None for an unknown offer."""
+    row = db.one("SELECT json_extract(args_json, '$.event_id') AS event_id FROM events WHERE contract = ? AND "
+                 "name = 'ObligationOffered' AND json_extract(args_json, '$.offer_id') = ?", [CONTRACT, offer_id])
+    return row["event_id"] if row else None
+
+
+def company_names(db: Readers) -> dict[str, str]:
+    """Address -> name of the companies with a profile on chain (grid company, retailers, aggregators)."""
+    return {row["address"]: row["name"] for row in db.query("SELECT address, name FROM companies")}
+
+
 def expected_baseline(db: Readers, meter: dict, rule: BaselineRule, start: int, end: int) -> Baseline:
     """The rule of `demand_response_rules` applied to the meter's indexed readings: the event's local hours
     averaged over the N latest comparable days whose 48 half hours are all recorded."""

@@ -35,7 +35,7 @@ def _send(request: web.Request, function: str, *args) -> str:
 
 
 def _names(request: web.Request) -> dict[str, str]:
-    return {row["address"]: row["name"] for row in state(request).readers.query("SELECT address, name FROM companies")}
+    return dr_reads.company_names(state(request).readers)
 
 
 def _programme(request: web.Request, programme_id: int):
@@ -279,12 +279,10 @@ async def hand_over(request: web.Request):
     offer_id = int_param(request.match_info, "offer_id", low=1)
     form = await request.post()
     meter_id = _my_meter(request, form, "meter_id")
-    offer = state(request).readers.one(
-        "SELECT json_extract(args_json, '$.event_id') AS event_id FROM events WHERE contract = ? AND "
-        "name = 'ObligationOffered' AND json_extract(args_json, '$.offer_id') = ?", [dr_reads.CONTRACT, offer_id])
-    if offer is None:
+    event_id = dr_reads.offer_event(state(request).readers, offer_id)
+    if event_id is None:
         raise web.HTTPNotFound()
-    _not_started(_event(request, offer["event_id"]))
+    _not_started(_event(request, event_id))
     tx = _send(request, "handOver", offer_id, meter_id)
     await flash(request, "ok", _("Obligation handed over; the price is paid from your wallet."), tx)
     raise redirect("/c/dr")

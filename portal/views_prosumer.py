@@ -16,7 +16,7 @@ from portal import queries
 from portal.i18n import gettext_ as _
 from portal.views_consumer import current_period
 from portal.views_dr import rate_param
-from portal.web import (BadInput, MOSCOW, date_param, flash, int_param, redirect, render, require_role, scope, state,
+from portal.web import (BadInput, date_param, flash, int_param, redirect, render, require_role, scope, state,
                         user)
 from portal.writes import WriteRejected
 
@@ -26,15 +26,9 @@ STATEMENT_FIELDS = ("consumer", "invoice_id", "import_wh", "charges", "export_wh
                     "net_due", "payout", "issued_at")
 
 
-def export_prices(request: web.Request, retailer: str) -> list[dict]:
+def export_prices(request: web.Request, retailer: str) -> prosumer.PriceSchedule:
     dates, prices = state(request).writer.view(prosumer.ADDRESS, "exportPrices", bytes.fromhex(retailer[2:]))
-    return [{"effective_from": d, "mkop_per_kwh": p} for d, p in zip(dates, prices)]
-
-
-def price_on(prices: list[dict], day: int) -> int | None:
-    """Milli-kopecks per kWh in force on a yyyymmdd day (versions are in date order), None before the first."""
-    in_force = [p["mkop_per_kwh"] for p in prices if p["effective_from"] <= day]
-    return in_force[-1] if in_force else None
+    return prosumer.PriceSchedule(tuple(prosumer.ExportPrice(d, p) for d, p in zip(dates, prices)))
 
 
 def netted_months(request: web.Request, where: str, params: list) -> list[dict]:
@@ -76,9 +70,8 @@ async def prosumer_account(request: web.Request):
     if account is None:
         raise web.HTTPNotFound()
     prices = export_prices(request, account["retailer"])
-    today = int(dt.datetime.now(MOSCOW).strftime("%Y%m%d"))
     period = current_period()
-    price = price_on(prices, today)
+    price = prosumer.price_on(prices, period)  # the price this month's invoice nets its export at
     export_wh = month_export_wh(request, number, period)
     months = netted_months(request, "a.number = ?", [number])
     last = add_months(period, -1)
