@@ -98,9 +98,9 @@ class Receipt:
         """Ethereum's receipt fields, plus gas used and the revert reason (so both are provable). Cached: the
         receipts root, the block's receipts and the transaction index each need it."""
         return rlp_fast.encode([
-            1 if self.succeeded else 0, self.cumulative_gas_used, self.bloom,
+            b"\x01" if self.succeeded else b"", rlp_fast.uint(self.cumulative_gas_used), self.bloom,
             [[log.address, list(log.topics), log.data] for log in self.logs],
-            self.gas_used, self.revert_reason.encode(),
+            rlp_fast.uint(self.gas_used), self.revert_reason.encode(),
         ])
 
     @classmethod

@@ -162,7 +162,8 @@ class ChainStore:
                 batch.put(b"r" + block_hash, rlp_fast.encode([receipt.encode() for receipt in receipts]))
                 first_log = 0
                 for index, (tx, receipt) in enumerate(zip(block.transactions, receipts)):
-                    batch.put(b"t" + tx.hash, rlp_fast.encode([header.number, index, first_log, receipt.encode()]))
+                    batch.put(b"t" + tx.hash, rlp_fast.encode([rlp_fast.uint(header.number), rlp_fast.uint(index),
+                                                                rlp_fast.uint(first_log), receipt.encode()]))
                     first_log += len(receipt.logs)
                 batch.put(b"n" + header.number.to_bytes(8, "big"), block_hash)
                 batch.put(b"v" + block_hash, snapshot)

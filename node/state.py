@@ -28,7 +28,8 @@ class Account:
     code_hash: bytes = EMPTY_CODE_HASH
 
     def encode(self) -> bytes:
-        return rlp_fast.encode([self.nonce, self.balance, self.storage_root, self.code_hash])
+        return rlp_fast.encode([rlp_fast.uint(self.nonce), rlp_fast.uint(self.balance), self.storage_root,
+                                self.code_hash])
 
     @classmethod
     def decode(cls, data: bytes) -> Account:

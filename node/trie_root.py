@@ -12,7 +12,7 @@ from node.crypto import keccak256
 
 def ordered_trie_root(values: list[bytes]) -> bytes:
     """Root of the trie mapping rlp(i) -> values[i]."""
-    return trie_root_of({rlp_fast.encode(index): value for index, value in enumerate(values)})
+    return trie_root_of({rlp_fast.encode(rlp_fast.uint(index)): value for index, value in enumerate(values)})
 
 
 def trie_root_of(mapping: dict[bytes, bytes]) -> bytes:
