@@ -9,7 +9,7 @@ from typing import Any
 import eth_abi
 import eth_abi.exceptions
 
-from contracts_py.abi import normalize_decoded
+from contracts_py.abi import decode_words, normalize_decoded
 from contracts_py.catalog import CONTRACTS
 from contracts_py.runtime import EventSpec, NativeContract
 
@@ -100,10 +100,13 @@ def decode_call(to: bytes, payload: bytes) -> DecodedCall | None:
     if spec is None:
         return None
     try:
-        values = eth_abi.decode(list(spec.input_types), payload[4:])
-    except (eth_abi.exceptions.DecodingError, OverflowError):
+        if spec.static_inputs:  # the common case, decoded directly with eth-abi's checks (as the runtime does)
+            args = dict(zip(spec.input_names, decode_words(spec.input_types, payload[4:])))
+        else:
+            values = eth_abi.decode(list(spec.input_types), payload[4:])
+            args = {name: normalize_decoded(t, v) for name, t, v in zip(spec.input_names, spec.input_types, values)}
+    except (eth_abi.exceptions.DecodingError, OverflowError, ValueError):
         return None
-    args = {name: normalize_decoded(t, v) for name, t, v in zip(spec.input_names, spec.input_types, values)}
     return DecodedCall(contract.NAME, spec.name, args)
 
 

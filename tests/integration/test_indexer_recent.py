@@ -54,3 +54,27 @@ def test_remembered_blocks_index_like_stored_ones(tmp_path):
     followed, read_back = dump(tmp_path / "following.sqlite"), dump(tmp_path / "reading_back.sqlite")
     assert len(followed["transactions"]) == 15
     assert followed == read_back
+
+
+def test_static_calls_decode_as_eth_abi_does_and_bad_padding_does_not_decode():
+    from contracts_py.catalog import CONTRACTS
+    from contracts_py.abi import normalize_decoded
+    from indexer.decode import decode_call
+    checked = 0
+    for address, contract in CONTRACTS.items():
+        for spec in contract.functions.values():
+            if not spec.static_inputs or not spec.input_types:
+                continue
+            words = [bytes(12) + os.urandom(20) if t == "address" else (1).to_bytes(32, "big") if t == "bool"
+                     else os.urandom(32) if t == "bytes32" else (100).to_bytes(32, "big") for t in spec.input_types]
+            payload = spec.selector + b"".join(words)
+            expected = {name: normalize_decoded(t, v) for name, t, v in
+                        zip(spec.input_names, spec.input_types, eth_abi.decode(list(spec.input_types), payload[4:]))}
+            assert decode_call(address, payload).args == expected
+            checked += 1
+            if "address" in spec.input_types:
+                index = spec.input_types.index("address")
+                dirty = bytearray(payload)
+                dirty[4 + 32 * index] = 1
+                assert decode_call(address, bytes(dirty)) is None
+    assert checked > 20
