@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import rlp
+from node import rlp_fast
 
 from .errors import MalformedFrame, MessageTooLarge
 
@@ -16,7 +16,7 @@ MAX_BATCH_BYTES = 512 * 1024
 
 
 def encode_tx_batch(raw_txs: Sequence[bytes]) -> bytes:
-    return rlp.encode(list(raw_txs))
+    return rlp_fast.encode(list(raw_txs))
 
 
 def decode_tx_batch(data: bytes) -> list[bytes]:
@@ -24,8 +24,8 @@ def decode_tx_batch(data: bytes) -> list[bytes]:
     if len(data) > MAX_BATCH_BYTES + 16:
         raise MessageTooLarge(len(data), MAX_BATCH_BYTES)
     try:
-        items = rlp.decode(data)
-    except rlp.exceptions.DecodingError as exc:
+        items = rlp_fast.decode(data)
+    except rlp_fast.RlpDecodeError as exc:
         raise MalformedFrame(f"transaction batch is not RLP: {exc}") from exc
     if not isinstance(items, list) or not items:
         raise MalformedFrame("transaction batch is not a non-empty RLP list")
