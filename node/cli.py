@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from contracts_py.catalog import contract_by_name
+from genesis.bank_commands import bank
 from genesis.config import GenesisError
 from genesis.generate import new_network
 from node.chain import ChainStore, ChainStoreError
@@ -199,6 +200,7 @@ def abi(name: str) -> None:
 
 
 cli.add_command(allowlist)
+cli.add_command(bank)
 cli.add_command(reindex)
 cli.add_command(token)
 cli.add_command(ats80020_group)

@@ -1,0 +1,64 @@
+"""`energy-node bank run` against a real node: holders' requests are answered by the running service, a request
+whose answer reverts is retried until it settles, and the service never stops on it."""
+
+import subprocess
+import sys
+import time
+
+from contracts_py import ruble
+from contracts_py.ruble import RequestStatus
+from genesis.chain_client import ChainClient
+from node_harness import ROOT
+
+BIK, OPEN_ACCOUNT, CLOSED_ACCOUNT = "049205603", "40817810000000000001", "40817810000000000099"
+HOLDER_KEY = bytes.fromhex("b1" * 32)
+
+
+def wait_for(condition, what: str, timeout_s: float = 30.0):
+    deadline = time.monotonic() + timeout_s
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s} s"
+        time.sleep(0.1)
+    return found
+
+
+def status(client: ChainClient, request_id: int) -> int:
+    return client.call("RubleToken", "bankRequest", request_id)[5]
+
+
+def test_running_bank_service_fulfils_rejects_refunds_and_retries(solo_node, solo_network, tmp_path):
+    client = ChainClient(solo_node.url)
+    bank = solo_network.address("bank")  # its key is the service's alone (one nonce sequence)
+    faucet = client.signer(solo_network.private_key("faucet"), "faucet")
+    holder = client.signer(HOLDER_KEY, "holder")
+    client.transact(faucet, "RubleToken", "transfer", holder.address, 1_000_00)
+    client.transact(faucet, "RubleToken", "transfer", bank, 500_00)  # the bank's float
+    log_path = tmp_path / "bank.log"
+    service = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "bank", "run", "--rpc", solo_node.url, "--key",
+         str(solo_network.keys["bank"]), "--password-file", str(solo_network.directory / "password"),
+         "--closed-account", CLOSED_ACCOUNT, "--poll-ms", "100", "--retry-s", "0.5"],
+        cwd=ROOT, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+    try:
+        client.transact(holder, "RubleToken", "requestTopUp", 800_00)  # 1: more than the float holds
+        client.transact(holder, "RubleToken", "requestTopUp", 100_00)  # 2
+        client.transact(holder, "RubleToken", "requestWithdrawal", 50_00, BIK, CLOSED_ACCOUNT)  # 3
+        client.transact(holder, "RubleToken", "requestWithdrawal", 20_00, BIK, OPEN_ACCOUNT)  # 4
+        wait_for(lambda: [status(client, i) for i in (2, 3, 4)] == [RequestStatus.DONE, RequestStatus.REJECTED,
+                                                                    RequestStatus.DONE], "requests 2-4 settled")
+        wait_for(lambda: "insufficient balance" in log_path.read_text(), "the failed answer logged")
+        assert status(client, 1) == RequestStatus.PENDING and service.poll() is None
+        client.transact(faucet, "RubleToken", "transfer", bank, 1_000_00)  # the float replenished
+        wait_for(lambda: status(client, 1) == RequestStatus.DONE, "request 1 settled on a retry")
+        assert service.poll() is None
+    finally:
+        service.terminate()
+        assert service.wait(10) == 0
+    assert client.call("RubleToken", "balanceOf", holder.address) == 1_000_00 + 800_00 + 100_00 - 20_00
+    assert client.call("RubleToken", "balanceOf", ruble.ADDRESS) == 0  # nothing left locked
+    assert client.call("RubleToken", "balanceOf", bank) == 500_00 + 1_000_00 - 900_00 + 20_00
+    rejected = client.call("RubleToken", "bankRequest", 3)
+    assert rejected[6] == bytes(32)
+    log = log_path.read_text()
+    assert "request 3 (withdrawal of 5000 kopecks" in log and "sent rejectRequest" in log
+    assert "Traceback" not in log
