@@ -27,6 +27,8 @@ from portal.users import UserError, UserStore, load_secret  # noqa: E402
 BASE_PORT = 8545
 PORTAL_PORT = 8080
 GATEWAY_METERS = 4
+CLOSED_BANK_ACCOUNT = "40817810000000000099"
+"""Withdrawals to this account are rejected by the simulated bank (and refunded): the demo's failure case."""
 
 
 def add_portal_users(datadir: Path, network: Path) -> list[tuple[str, str]]:
@@ -83,6 +85,14 @@ def start_gateway(network: Path, rpc_urls: list[str], account: int, log_dir: Pat
     return [simulator, runner]
 
 
+def start_bank(network: Path, rpc_url: str, log_dir: Path) -> subprocess.Popen:
+    """The settlement bank's adapter answering top-up and withdrawal requests with the network's bank key."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "energy-node"), "bank", "run", "--rpc", rpc_url, "--key",
+         str(network / "keys" / "bank.json"), "--password-file", str(network / "password"), "--closed-account",
+         CLOSED_BANK_ACCOUNT], stdout=open(log_dir / "bank.log", "ab"), stderr=subprocess.STDOUT)
+
+
 def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
@@ -114,6 +124,8 @@ def main() -> None:
         account = json.loads((args.dir / "demo.json").read_text(encoding="utf-8"))["consumers"][0]["account"]
         print("starting simulated meters and their gateway ...", flush=True)
         processes = start_gateway(args.dir, rpc_urls, account, args.dir / "logs")
+        print("starting the settlement bank's adapter ...", flush=True)
+        processes.append(start_bank(args.dir, rpc_urls[1], args.dir / "logs"))
 
         print("\nEnergy Ledger demo is running on 127.0.0.1\n")
         for node in devnet.nodes:
@@ -122,6 +134,8 @@ def main() -> None:
         print(f"    logins: {', '.join(name for name, _ in users[:5])}, ... password {DEMO_PASSWORD}")
         print(f"  REST API and Swagger UI               {rpc_urls[0]}/api/docs")
         print(f"  Prometheus metrics                    {rpc_urls[0]}/metrics")
+        print(f"  Bank adapter (top-ups, withdrawals)   {args.dir / 'logs' / 'bank.log'}; withdrawals to "
+              f"{CLOSED_BANK_ACCOUNT} are rejected")
         print(f"  Logs                                  {args.dir / 'logs'}")
         print(f"  Audit replay (after stopping):        .venv/bin/energy-node replay --datadir "
               f"{devnet.node('observer-1').datadir}")
