@@ -25,7 +25,7 @@ import rlp
 
 from node.blocks import decode_block
 from node.exceptions import InvalidBlock, InvalidTransaction, MissingBlock
-from node.p2p import NetworkError, P2PNetwork
+from node.p2p import NetworkError, P2PNetwork, RequestFailed
 from node.service import Node
 
 log = logging.getLogger("energy.sync")
@@ -239,9 +239,13 @@ class SyncClient:
         return total
 
     async def _ask_head(self, peer: bytes) -> bool:
-        """Ask a peer for its head and note it; whether it is past ours."""
+        """Ask a peer for its head and note it; whether it is past ours (or may be: a peer that does not answer
+        head requests is asked for blocks, as before there were head requests)."""
         try:
             number, _hash = decode_head(await self.network.request(peer, HEAD_PROTOCOL, b"", REQUEST_TIMEOUT_S))
+        except RequestFailed as exc:
+            log.debug("head request to 0x%s refused (%s): asking for blocks", peer.hex(), exc)
+            return True
         except NetworkError as exc:
             log.debug("head request to 0x%s failed: %s", peer.hex(), exc)
             return False

@@ -1,6 +1,7 @@
 """eth_syncing on a real node process: Ethereum's {startingBlock, currentBlock, highestBlock} while it is behind the
 head its peers report, false once it has caught up. The node's only peer is a relay in this test process that
-reports the devnet's real head but serves only the first blocks until the test lets it serve the rest."""
+reports the devnet's real head but serves only the first blocks until the test lets it serve the rest (the relay's
+key is admitted to validator-1 with perm_addNodesToAllowlist for the test)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ import pytest
 import rlp
 from net_helpers import head, wait_until
 
-from node.bft.sync import BLOCKS_PROTOCOL, HEAD_PROTOCOL, decode_range, encode_range
+from node.bft.sync import (
+    BLOCKS_PROTOCOL,
+    HEAD_PROTOCOL,
+    BadSyncData,
+    decode_head,
+    decode_range,
+    encode_head,
+    encode_range,
+)
+from node.crypto import private_key_to_address
 from node.devnet import HOST, DevnetNode, rpc_call
 from node.keystore import load_keystore, read_password, write_keystore
 from node.p2p import P2PNetwork, multiaddr_for
@@ -20,6 +30,14 @@ from node.service import init_datadir
 
 pytestmark = pytest.mark.slow
 SERVED_AT_FIRST = 3
+
+
+def test_heads_and_announcements_are_two_fields_and_anything_else_is_refused():
+    assert decode_head(encode_head(7, bytes(range(32)))) == (7, bytes(range(32)))
+    for garbage in (b"", b"\xff", rlp.encode([7]), rlp.encode([7, bytes(31)]), rlp.encode([2**70, bytes(32)]),
+                    rlp.encode([[7], bytes(32)]), rlp.encode([7, bytes(32), 1])):
+        with pytest.raises(BadSyncData):
+            decode_head(garbage)
 
 
 def free_port() -> int:
@@ -45,7 +63,9 @@ def syncing_node(devnet, relay_multiaddr: str) -> DevnetNode:
 def test_eth_syncing_reports_progress_while_behind_and_false_once_caught_up(devnet):
     v1 = devnet.validators[0]
     password = read_password(devnet.directory / "password")
-    relay_key = load_keystore(devnet.directory / "keys" / "observer-2.json", password)
+    relay_key = os.urandom(32)  # a key of its own, admitted by validator-1 for this test only
+    relay_address = "0x" + private_key_to_address(relay_key).hex()
+    rpc_call(v1.rpc_url, "perm_addNodesToAllowlist", [relay_address])
     serve_all = asyncio.Event()
 
     async def scenario() -> None:
@@ -86,4 +106,7 @@ def test_eth_syncing_reports_progress_while_behind_and_false_once_caught_up(devn
             finally:
                 await asyncio.to_thread(node.stop)
 
-    asyncio.run(asyncio.wait_for(scenario(), 120))
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 120))
+    finally:
+        rpc_call(v1.rpc_url, "perm_removeNodesFromAllowlist", [relay_address])
