@@ -56,8 +56,8 @@ class ValidatorNotRemovable(AllowlistChangeError):
     """Removing a current validator (or this node): consensus needs it; vote it out first."""
 
 
-class AllowlistFileError(AllowlistChangeError):
-    """`allowlist.json` is unreadable or malformed."""
+class AllowlistFileError(AllowlistChangeError, ValueError):
+    """`allowlist.json` is unreadable or malformed (a ValueError too, so `energy-node run` reports it plainly)."""
 
 
 @dataclass(frozen=True)
