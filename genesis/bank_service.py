@@ -2,8 +2,8 @@
 top-up and withdrawal requests with the bank's signed ruble calls (`energy-node bank run`).
 
 Each step is bounded: it reads the token's request events of at most `MAX_BLOCKS_PER_STEP` new blocks
-(`eth_getLogs`), checks the receipts of the answers it sent, and answers at most `MAX_ANSWERS_PER_STEP` open
-requests. What to answer is the bank's decision (`RequestAnswerer`): the simulated bank of the demo pays every
+(`eth_getLogs`), checks the receipts of the answers it sent, and answers open requests while fewer than
+`MAX_IN_FLIGHT` answers wait for receipts. What to answer is the bank's decision (`RequestAnswerer`): the simulated bank of the demo pays every
 top-up in and every withdrawal out unless its account is closed; a real bank's adapter decides from its statement
 (the rubles arrived, the payment order went out or bounced) and signs the same three calls.
 
@@ -30,8 +30,8 @@ log = logging.getLogger("bank")
 
 MAX_BLOCKS_PER_STEP = 500
 """Blocks whose logs one step reads (the node allows 10,000 a query; a small range keeps every step short)."""
-MAX_ANSWERS_PER_STEP = 50
-"""Answers one step signs and sends; the rest wait for the next step."""
+MAX_IN_FLIGHT = 50
+"""Answers waiting for their receipts at once: a step sends no more than this allows, the rest wait."""
 MAX_ATTEMPTS = 5
 """Answers of one request that may revert before the service parks it and leaves it to a person."""
 ANSWER_GAS = 500_000
@@ -141,8 +141,9 @@ class BankService:
 
     def answer_open(self) -> int:
         """Sign and send the bank's answer to open requests not in flight, oldest first."""
+        flying = sum(r.answer is not None for r in self.open.values())
         due = [r for r in sorted(self.open.values(), key=lambda r: r.request_id)
-               if r.answer is None and r.retry_at <= self.clock()][:MAX_ANSWERS_PER_STEP]
+               if r.answer is None and r.retry_at <= self.clock()][:max(0, MAX_IN_FLIGHT - flying)]
         sent = 0
         for request in due:
             try:

@@ -1,5 +1,6 @@
 """`energy-node bank run` against a real node: holders' requests are answered by the running service, a request
-whose answer reverts is retried until it settles, and the service never stops on it."""
+whose answer reverts is retried until it settles or parked after five failures, and the service never stops on
+one."""
 
 import subprocess
 import sys
@@ -50,7 +51,9 @@ def test_running_bank_service_fulfils_rejects_refunds_and_retries(solo_node, sol
         assert status(client, 1) == RequestStatus.PENDING and service.poll() is None
         client.transact(faucet, "RubleToken", "transfer", bank, 1_000_00)  # the float replenished
         wait_for(lambda: status(client, 1) == RequestStatus.DONE, "request 1 settled on a retry")
-        assert service.poll() is None
+        client.transact(holder, "RubleToken", "requestTopUp", ruble.MAX_REQUEST_KOPECKS)  # 5: never payable
+        wait_for(lambda: "request 5 parked after 5 failed answers" in log_path.read_text(), "request 5 parked")
+        assert status(client, 5) == RequestStatus.PENDING and service.poll() is None
     finally:
         service.terminate()
         assert service.wait(10) == 0
