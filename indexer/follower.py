@@ -126,13 +126,13 @@ class Indexer:
             self._index_genesis()
         view = view_at(lambda to, data: _call_result(self.node, header, to, data))
         log_index = 0
+        transactions = []
         for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts)):
             call = decode_call(tx.to, tx.data)
-            db.execute("INSERT OR REPLACE INTO transactions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       (hexa(tx.hash), header.number, tx_index, hexa(tx.sender), hexa(tx.to), tx.nonce,
-                        call.contract if call else None, call.function if call else None,
-                        json.dumps(jsonable(call.args)) if call else None, int(receipt.succeeded),
-                        receipt.gas_used, receipt.revert_reason or None, header.timestamp))
+            transactions.append((hexa(tx.hash), header.number, tx_index, hexa(tx.sender), hexa(tx.to), tx.nonce,
+                                 call.contract if call else None, call.function if call else None,
+                                 json.dumps(jsonable(call.args)) if call else None, int(receipt.succeeded),
+                                 receipt.gas_used, receipt.revert_reason or None, header.timestamp))
             for entry in receipt.logs:
                 event = decode_log(entry.address, entry.topics, entry.data)
                 if event is not None:
@@ -141,6 +141,7 @@ class Indexer:
                     if event.name == "ReadingRecorded":
                         self.readings_indexed += 1
                 log_index += 1
+        db.executemany("INSERT OR REPLACE INTO transactions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", transactions)
         db.execute("INSERT OR REPLACE INTO blocks VALUES (?,?,?,?,?,?,?,?)",
                    (header.number, hexa(header.hash), hexa(header.parent_hash), header.timestamp,
                     hexa(header.proposer), len(block.transactions), header.gas_used, log_index))
