@@ -8,7 +8,10 @@
    each) served by one validator process; a new observer process syncs it over libp2p, checking every seal and
    re-executing every block. Reports blocks/s and what 100,000 blocks would take at that rate.
 
-    .venv/bin/python bench/devnet.py [--txs 20000] [--rate 500] [--seconds 20] [--blocks 2000]
+    .venv/bin/python bench/devnet.py [--txs 20000] [--rate 500] [--seconds 20] [--blocks 2000] [--no-indexer]
+
+By default every validator also runs its read model (the indexer behind REST and the portals), as the demo's do;
+`--no-indexer` measures validators that only validate, their participants' read models living on other nodes.
 
 Last line: `devnet: N finalized tx/s, p95 X s at 500 tx/s, observer sync M blocks/s`.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import tempfile
@@ -237,6 +241,9 @@ def observer_sync(directory: Path, blocks: int, txs_per_block: int, base_port: i
 async def load_phases(directory: Path, args: argparse.Namespace) -> tuple[float, float, float]:
     new_network(4, directory, block_period_ms=args.block_period_ms, empty_block_period_s=30)
     devnet = prepare_devnet(directory, 4, 0, args.base_port)
+    if not args.indexer:
+        for node in devnet.nodes:
+            (node.datadir / "api.json").write_text(json.dumps({"indexer": False}))
     faucet = load_keystore(directory / "keys" / "faucet.json", read_password(directory / "password"))
     try:
         for node in devnet.nodes:
@@ -260,6 +267,8 @@ def main() -> None:
     parser.add_argument("--sync-txs", type=int, default=5, help="transfers per block of the synced chain")
     parser.add_argument("--block-period-ms", type=int, default=250)
     parser.add_argument("--base-port", type=int, default=23_500)
+    parser.add_argument("--no-indexer", dest="indexer", action="store_false",
+                        help="validators without their read model (the indexer)")
     parser.add_argument("--dir", type=Path, default=None, help="keep the devnets here (default: a temp dir)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-devnet-") as temp:
@@ -267,7 +276,7 @@ def main() -> None:
         tps, p50, p95 = asyncio.run(load_phases(root / "load", args))
         sync_rate = observer_sync(root / "sync", args.blocks, args.sync_txs, args.base_port + 20)
     print(f"devnet: {tps:.0f} finalized tx/s, p95 {p95:.2f} s at {args.rate} tx/s, "
-          f"observer sync {sync_rate:.0f} blocks/s")
+          f"observer sync {sync_rate:.0f} blocks/s ({'with' if args.indexer else 'without'} validators' indexers)")
 
 
 if __name__ == "__main__":
