@@ -53,22 +53,23 @@ class NodeCache:
 _HEX_TO_NIBBLE = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
 
 
-def _nibbles(key: bytes) -> bytes:
+def nibbles_of(key: bytes) -> bytes:
     """One byte per nibble (hex digits mapped to 0..15 in C)."""
     return key.hex().encode().translate(_HEX_TO_NIBBLE)
 
 
-def _hex_prefix(nibbles: bytes, is_leaf: bool) -> bytes:
+_NIBBLE_TO_HEX = bytes.maketrans(bytes(range(16)), b"0123456789abcdef")
+
+
+def hex_prefix(nibbles: bytes, is_leaf: bool) -> bytes:
+    """Ethereum's compact encoding of a path: flag nibbles, then two nibbles a byte (packed in C via hex)."""
     flag = 2 if is_leaf else 0
-    if len(nibbles) % 2:
-        nibbles = bytes([flag + 1]) + nibbles
-    else:
-        nibbles = bytes([flag, 0]) + nibbles
-    return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(nibbles), 2))
+    prefix = bytes([flag + 1]) if len(nibbles) % 2 else bytes([flag, 0])
+    return bytes.fromhex((prefix + nibbles).translate(_NIBBLE_TO_HEX).decode())
 
 
 def _from_hex_prefix(encoded: bytes) -> tuple[bytes, bool]:
-    nibbles = _nibbles(encoded)
+    nibbles = nibbles_of(encoded)
     flag = nibbles[0]
     is_leaf = flag >= 2
     return (nibbles[1:] if flag % 2 else nibbles[2:]), is_leaf
@@ -100,9 +101,9 @@ def _to_rlp_structure(node: tuple | None):
         return b""
     kind = node[0]
     if kind == "leaf":
-        return [_hex_prefix(node[1], True), node[2]]
+        return [hex_prefix(node[1], True), node[2]]
     if kind == "ext":
-        return [_hex_prefix(node[1], False), _child_to_rlp(node[2])]
+        return [hex_prefix(node[1], False), _child_to_rlp(node[2])]
     return [_child_to_rlp(child) for child in node[1]] + [b""]
 
 
@@ -162,7 +163,7 @@ def get(read_node: ReadNode, cache: NodeCache, root: bytes, key: bytes) -> bytes
         return None
     writer = TrieWriter(read_node, cache, {})
     node = writer.load(root)
-    path = _nibbles(key)
+    path = nibbles_of(key)
     depth = 0
     while node is not None:
         kind = node[0]
@@ -186,7 +187,7 @@ def apply_changes(read_node: ReadNode, cache: NodeCache, root: bytes, changes: d
     if not changes:
         return root
     writer = TrieWriter(read_node, cache, written)
-    items = sorted((_nibbles(key), value) for key, value in changes.items())
+    items = sorted((nibbles_of(key), value) for key, value in changes.items())
     node = writer.load(root) if root != BLANK_ROOT else None
     return writer.store_root(_update(writer, node, 0, items))
 

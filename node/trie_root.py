@@ -6,8 +6,8 @@ once, from the sorted keys, in the spirit of go-ethereum's StackTrie."""
 from __future__ import annotations
 
 from node import rlp_fast
-
 from node.crypto import keccak256
+from node.mpt import hex_prefix, nibbles_of
 
 
 def ordered_trie_root(values: list[bytes]) -> bytes:
@@ -19,26 +19,8 @@ def trie_root_of(mapping: dict[bytes, bytes]) -> bytes:
     """Root of the trie holding exactly `mapping` (keys used as they are, values non-empty)."""
     if not mapping:
         return keccak256(rlp_fast.encode(b""))
-    items = sorted((_nibbles(key), value) for key, value in mapping.items())
+    items = sorted((nibbles_of(key), value) for key, value in mapping.items())
     return keccak256(rlp_fast.encode(_build(items, 0)))
-
-
-def _nibbles(key: bytes) -> bytes:
-    out = bytearray()
-    for byte in key:
-        out.append(byte >> 4)
-        out.append(byte & 0x0F)
-    return bytes(out)
-
-
-def hex_prefix(nibbles: bytes, is_leaf: bool) -> bytes:
-    """The compact encoding of a nibble path (Ethereum yellow paper, appendix C)."""
-    flag = 2 if is_leaf else 0
-    if len(nibbles) % 2:
-        nibbles = bytes([flag + 1]) + nibbles
-    else:
-        nibbles = bytes([flag, 0]) + nibbles
-    return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(nibbles), 2))
 
 
 def _reference(node: list) -> object:
