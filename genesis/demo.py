@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,8 @@ LIVE_INTERVALS = 8
 BANK_RESERVE = 100_000_000_00
 """Rubles (in kopecks) the settlement bank issues to itself to back top-ups."""
 ADMIN_KEYS = (GRID, RETAILER_1, RETAILER_2, BANK)
+PEAK_HOURS_FILE = "peak-hours.csv"
+"""Written beside the manifest: the system operator's peak hours of the seeded months (off-chain, for the portal)."""
 
 
 class DemoAlreadySeeded(ChainClientError):
@@ -143,6 +145,9 @@ class DemoSeeder:
         seed_dr(self, log)
         seed_green(self, log)
         self.write_manifest(manifest_path)
+        peak_hours = manifest_path.parent / PEAK_HOURS_FILE
+        peak_hours.write_text(peak_hours_csv(self.periods + (self.current_period,)), encoding="utf-8")
+        log(f"peak hours for the portal's capacity pages: energy-node portal import-peak-hours --datadir D {peak_hours}")
         return DemoReport(self.sent, intervals, len(self.invoices), time.monotonic() - started, manifest_path)
 
     def require_unseeded(self) -> None:
@@ -204,11 +209,9 @@ class DemoSeeder:
 
     def hourly_prices(self, group_id: int, period: int) -> tuple:
         rates = HOURLY_RATES[group_id]
-        start = period_start(period, UTC_OFFSET_S)
         hours = days_in_period(period) * 24
         energy = [rates.night_price if h % 24 < 7 or h % 24 == 23 else rates.day_price for h in range(hours)]
-        peaks = [day * 24 + rates.peak_hour for day in range(hours // 24)
-                 if local_time(start + day * 86_400, UTC_OFFSET_S).working_day]
+        peaks = [day * 24 + rates.peak_hour for day in working_days(period)]
         return energy, peaks, rates.capacity_per_kw, *rates.network_window, rates.network_per_kw
 
     def accounts(self) -> list[tuple]:
@@ -361,6 +364,26 @@ class DemoSeeder:
             } for c in CONSUMERS],
         }
         path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def working_days(period: int) -> list[int]:
+    """Days of `period` (0 for the 1st) that are working days in Moscow: the system operator names a peak hour for
+    each, which the hourly prices and the capacity figures use."""
+    start = period_start(period, UTC_OFFSET_S)
+    return [day for day in range(days_in_period(period))
+            if local_time(start + day * 86_400, UTC_OFFSET_S).working_day]
+
+
+def peak_hours_csv(periods: Sequence[int]) -> str:
+    """The system operator's peak hours of `periods` as `energy-node portal import-peak-hours` reads them: the
+    peak hour of the demo's hourly prices on every working day, so the portal's capacity figures of the legal
+    entities agree with their invoices."""
+    (rates,) = HOURLY_RATES.values()  # the demo publishes one hourly price list
+    rows = ["date,hour"]
+    for period in periods:
+        year, month = divmod(period, 100)
+        rows += [f"{year:04d}-{month:02d}-{day + 1:02d},{rates.peak_hour}" for day in working_days(period)]
+    return "\n".join(rows) + "\n"
 
 
 def seed_demo(rpc_url: str, network_dir: Path, history_months: int = HISTORY_MONTHS,

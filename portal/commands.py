@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,8 +13,9 @@ from indexer.follower import Indexer
 from node.keystore import KeystoreError, load_keystore, read_password
 from node.service import Node
 from node.solo import SoloEngine
-from portal import weather
+from portal import capacity, weather
 from portal.demo import DEMO_PASSWORD, DemoKeys, LocalSender, add_demo_users, demo_weather, seed_market
+from portal.demo_capacity import peak_hours_csv
 from portal.serve import SECRET_FILE, USERS_FILE, write_config
 from portal.users import ROLES, UserError, UserStore, load_secret
 
@@ -93,6 +96,7 @@ def demo(datadir: Path, network_dir: Path) -> None:
     try:
         add_demo_users(users, keys)
         weather.save(users.db, weather.parse_csv(demo_weather(market["period"])))
+        capacity.save(users.db, capacity.parse_csv(peak_hours_csv(market["period"])))
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -106,13 +110,30 @@ def demo(datadir: Path, network_dir: Path) -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_weather(datadir: Path, csv_file: Path) -> None:
     """Import outdoor air temperatures (CSV: date[Thh:mm],°C in Moscow time) shown beside consumption charts."""
+    count = _import_series(datadir, csv_file, weather.parse_csv, weather.WeatherError, weather.save)
+    click.echo(f"imported {count} temperatures")
+
+
+@portal.command("import-peak-hours")
+@DATADIR
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_peak_hours(datadir: Path, csv_file: Path) -> None:
+    """Import the system operator's peak hours (CSV: date,hour of each working day, Moscow time) behind the
+    actual and reserved capacity of legal entities; a bad line imports nothing."""
+    count = _import_series(datadir, csv_file, capacity.parse_csv, capacity.PeakHoursError, capacity.save)
+    click.echo(f"imported {count} peak hours")
+
+
+def _import_series(datadir: Path, csv_file: Path, parse: Callable[[str], list], error: type[ValueError],
+                   save: Callable[[sqlite3.Connection, list], None]) -> int:
+    """Parse the whole file first, so that a bad line (named in the error) imports nothing; then save it."""
     try:
-        points = weather.parse_csv(csv_file.read_text(encoding="utf-8"))
-    except (weather.WeatherError, UnicodeDecodeError) as exc:
+        rows = parse(csv_file.read_text(encoding="utf-8"))
+    except (error, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{csv_file}: {exc}") from exc
     users = _users(datadir)
     try:
-        weather.save(users.db, points)
+        save(users.db, rows)
     finally:
         users.close()
-    click.echo(f"imported {len(points)} temperatures")
+    return len(rows)

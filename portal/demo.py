@@ -1,8 +1,8 @@
 """A demo market on a fresh development network, and the portal users to look at it.
 
 Grid company, retailer, two consumers of retailer-1 (one with a remotely read meter, last month's half-hourly
-readings and an invoice; one with a manually read meter) and a consumer of retailer-2. Used by
-`energy-node portal demo` and by the portal's browser tests."""
+readings and an invoice; one with a manually read meter), a consumer of retailer-2 and a legal entity billed on
+capacity (`portal.demo_capacity`). Used by `energy-node portal demo` and by the portal's browser tests."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from node.crypto import keccak256, private_key_to_address
 from node.service import Node
 from node.solo import SoloEngine
 from node.transactions import sign_fee_market_transaction
+from portal.demo_capacity import seed_capacity
 from portal.demo_dr import seed_dr_and_prosumers
 from portal.demo_green import seed_green
 from portal.users import UserStore
@@ -139,7 +140,7 @@ def seed_market(chain: LocalSender, keys: DemoKeys) -> dict:
     send(keys.retailer, invoices.ADDRESS, "issueInvoice", 1001, period)
     chain.seal()
     return {"period": period, "invoice_id": 1001 * 10**9 + period * 1000, **seed_green(chain, keys, period),
-            **seed_dr_and_prosumers(chain, keys, period, int(time.time()))}
+            **seed_dr_and_prosumers(chain, keys, period, int(time.time())), **seed_capacity(chain, keys, period)}
 
 
 def demo_weather(period: int) -> str:

@@ -17,9 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from genesis.demo import seed_demo  # noqa: E402
+from contracts_py.billing.periods import add_months  # noqa: E402
+from genesis.demo import peak_hours_csv, seed_demo  # noqa: E402
 from node.devnet import prepare_devnet  # noqa: E402
 from node.keystore import load_keystore, read_password  # noqa: E402
+from portal import capacity  # noqa: E402
 from portal.serve import SECRET_FILE, USERS_FILE, write_config  # noqa: E402
 from portal.demo import DEMO_PASSWORD  # noqa: E402
 from portal.users import UserError, UserStore, load_secret  # noqa: E402
@@ -52,6 +54,17 @@ def add_portal_users(datadir: Path, network: Path) -> list[tuple[str, str]]:
     finally:
         users.close()
     return added
+
+
+def import_peak_hours(datadir: Path, network: Path) -> None:
+    """The system operator's peak hours of the seeded months and the current one, for the capacity pages."""
+    periods = json.loads((network / "demo.json").read_text(encoding="utf-8"))["periods"]
+    rows = capacity.parse_csv(peak_hours_csv(periods + [add_months(periods[-1], 1)]))
+    users = UserStore(datadir / USERS_FILE, load_secret(datadir / SECRET_FILE))
+    try:
+        capacity.save(users.db, rows)
+    finally:
+        users.close()
 
 
 def start_gateway(network: Path, rpc_urls: list[str], account: int, log_dir: Path) -> list[subprocess.Popen]:
@@ -121,6 +134,7 @@ def main() -> None:
             print("seeding the demo market by transactions (a minute or two) ...", flush=True)
             seed_demo(rpc_urls[0], args.dir, log=lambda line: print("  " + line, flush=True))
         users = add_portal_users(portal_node.datadir, args.dir)
+        import_peak_hours(portal_node.datadir, args.dir)
         account = json.loads((args.dir / "demo.json").read_text(encoding="utf-8"))["consumers"][0]["account"]
         print("starting simulated meters and their gateway ...", flush=True)
         processes = start_gateway(args.dir, rpc_urls, account, args.dir / "logs")

@@ -7,6 +7,7 @@ the next portal write (the portal wakes it), as a bank adapter's transactions wo
 import datetime as dt
 import os
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from contracts_py.billing.periods import MOSCOW_UTC_OFFSET, add_months, period_o
 from indexer.store import Readers
 from node.crypto import private_key_to_address
 from node.transactions import sign_fee_market_transaction
+from portal import demo_capacity
 from portal.writes import ChainWriter, encode_call
 from portal_fixtures import browser, portal_server  # noqa: F401  (fixtures)
 from test_portal_http import Client
@@ -213,6 +215,35 @@ def test_actual_and_reserved_capacity_of_a_legal_entity(portal_server):
     assert status == 400 and "hour 25" in page
     assert retailer.get("/capacity")[0] == 200
 
+
+def test_the_demo_legal_entity_shows_its_capacity_from_the_demo_peak_hours(portal_server):
+    """The seeded bakery (account 1101) with the system operator's table of its month, as the demo imports it.
+    Starts from an empty peak-hours table: the test above imported a week of its own into this portal."""
+    period = portal_server.market["period"]
+    month_text = f"{period // 100:04d}-{period % 100:02d}"
+    with sqlite3.connect(portal_server.secret_path.parent / "users.sqlite") as db:
+        db.execute("DELETE FROM peak_hours")
+    csv = demo_capacity.peak_hours_csv(period)
+    grid = Client(portal_server.url)
+    grid.login("grid")
+    status, body = post(grid, "/capacity", "/capacity/peak-hours", {"csv": csv})
+    peak_days = [line.split(",") for line in csv.splitlines()[1:]]
+    assert status == 200 and f"Загружено часов пиковой нагрузки: {len(peak_days)}" in body
+    peak_wh = [sum(demo_capacity.half_hour_wh(int(dt.datetime.fromisoformat(f"{day}T{int(hour):02d}:00+03:00")
+                                                  .timestamp()) + half * 1_800) for half in (0, 1))
+               for day, hour in peak_days]
+    actual = (2 * sum(peak_wh) + len(peak_wh)) // (2 * len(peak_wh))  # the mean, rounded half up
+    assert 0 < actual < demo_capacity.MAX_CAPACITY_W
+    retailer = Client(portal_server.url)
+    retailer.login("retailer")
+    _, page = retailer.get("/capacity")
+    assert 'value="1101"' in page  # offered among the retailer's legal entities
+    status, page = retailer.get(f"/capacity?account={demo_capacity.ACCOUNT}&month={month_text}")
+    assert status == 200, page[-600:]
+    assert f'id="actual-capacity">{actual:,} Вт'.replace(",", " ") in page
+    assert 'id="max-capacity">150 000 Вт' in page
+    assert f'id="reserved-capacity">{demo_capacity.MAX_CAPACITY_W - actual:,} Вт'.replace(",", " ") in page
+    assert f"{sum(peak_wh)} Вт·ч за {len(peak_wh)} рабочих дней" in page and "capacity-incomplete" not in page
 
 def test_consumer_requests_a_top_up_in_the_browser(portal_server, browser, tmp_path):
     context = browser.new_context(base_url=portal_server.url, viewport={"width": 412, "height": 915})
