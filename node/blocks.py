@@ -114,11 +114,19 @@ def logs_bloom(logs: tuple[Log, ...] | list[Log]) -> bytes:
     """Ethereum's 2048-bit log bloom: three bits per address and topic, from their keccak (yellow paper 4.3.1)."""
     bits = 0
     for log in logs:
-        for item in (log.address, *log.topics):
-            digest = keccak256(item)
-            for i in (0, 2, 4):
-                bits |= 1 << (((digest[i] << 8) | digest[i + 1]) & 2047)
+        bits |= _bloom_bits(log.address)
+        for topic in log.topics:
+            bits |= _bloom_bits(topic)
     return bits.to_bytes(256, "big")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _bloom_bits(item: bytes) -> int:
+    """The three bloom bits of one address or topic; cached, since contract addresses and event signatures (and
+    many participants) recur in every block."""
+    digest = keccak256(item)
+    return (1 << (((digest[0] << 8) | digest[1]) & 2047) | 1 << (((digest[2] << 8) | digest[3]) & 2047)
+            | 1 << (((digest[4] << 8) | digest[5]) & 2047))
 
 
 def merge_blooms(blooms: list[bytes]) -> bytes:
