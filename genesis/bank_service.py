@@ -192,6 +192,7 @@ class BankService:
         `error_backoff_s` when the node does not answer."""
         log.info("bank service answering requests from block %d as 0x%s", self.from_block,
                  self.signer.address.hex())
+        caught_up = False
         while not stop.is_set():
             try:
                 report = self.step()
@@ -200,5 +201,8 @@ class BankService:
                 stop.wait(error_backoff_s)
                 continue
             if report.scanned_to >= report.head:
+                if not caught_up:
+                    log.info("caught up with the chain at block %d; %d requests open", report.head, len(self.open))
+                    caught_up = True
                 stop.wait(poll_s)
         log.info("bank service stopped with %d requests open, %d parked", len(self.open), len(self.parked))
