@@ -11,15 +11,20 @@ Nothing is lost on a failure: a request stays open until the chain shows it sett
 request's status is read back, so a restart (which rescans the events from `from_block`) or an answer sent twice
 never settles a request twice (the contract would refuse it anyway). An answer that reverts (the bank's float is
 short, say) is logged and retried after `retry_s`, up to `MAX_ATTEMPTS`, then parked with an error for a person;
-an answer without a receipt after `receipt_timeout_s` is sent again with the nonce read afresh from the node."""
+an answer without a receipt after `receipt_timeout_s` is sent again with the nonce read afresh from the node.
+With a checkpoint file the service resumes where it stopped (the next block to read, the requests still open or
+parked) instead of rescanning the chain."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from contracts_py import ruble
@@ -36,6 +41,40 @@ MAX_ATTEMPTS = 5
 """Answers of one request that may revert before the service parks it and leaves it to a person."""
 ANSWER_GAS = 500_000
 REQUEST_EVENTS = (ruble.TopUpRequested.__event_spec__.topic, ruble.WithdrawalRequested.__event_spec__.topic)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that is not the service's own JSON; names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where the service stands, written after every step that moved it (atomically: a crash keeps the old one)."""
+
+    from_block: int
+    open: tuple[int, ...]
+    parked: tuple[int, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> Checkpoint | None:
+        """The checkpoint in `path`, or None when there is none yet."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            checkpoint = cls(data["fromBlock"], tuple(data["open"]), tuple(data["parked"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{path} is not a bank service checkpoint: {exc}") from exc
+        numbers = (checkpoint.from_block, *checkpoint.open, *checkpoint.parked)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers):
+            raise CheckpointError(f"{path}: block and request numbers must be whole numbers from 0")
+        return checkpoint
+
+    def save(self, path: Path) -> None:
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps({"fromBlock": self.from_block, "open": list(self.open),
+                                         "parked": list(self.parked)}) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
 
 
 class RequestAnswerer(Protocol):
@@ -84,6 +123,21 @@ class BankService:
     open: dict[int, OpenRequest] = field(default_factory=dict)
     parked: set[int] = field(default_factory=set)
     """Requests given up after `MAX_ATTEMPTS` failed answers (logged as errors)."""
+    checkpoint_path: Path | None = None
+    saved: Checkpoint | None = None
+
+    @classmethod
+    def resume(cls, client: ChainClient, signer: Signer, bank: RequestAnswerer, checkpoint_path: Path | None,
+               saved: Checkpoint | None, from_block: int = 0, **options) -> BankService:
+        """A service that continues from `saved` (`Checkpoint.load` of `checkpoint_path`), or starts at
+        `from_block` when there is none; it keeps its checkpoint in `checkpoint_path` when one is given."""
+        if saved is None:
+            return cls(client, signer, bank, from_block, checkpoint_path=checkpoint_path, **options)
+        return cls(client, signer, bank, saved.from_block, open={i: OpenRequest(i) for i in saved.open},
+                   parked=set(saved.parked), checkpoint_path=checkpoint_path, saved=saved, **options)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.from_block, tuple(sorted(self.open)), tuple(sorted(self.parked)))
 
     def step(self) -> StepReport:
         """Read new request events, check the answers in flight, answer what is open; raises ChainClientError
@@ -91,6 +145,9 @@ class BankService:
         head, scanned_to, found = self.scan()
         settled, failed = self.check_answers()
         answered = self.answer_open()
+        if self.checkpoint_path is not None and self.checkpoint() != self.saved:
+            self.saved = self.checkpoint()
+            self.saved.save(self.checkpoint_path)
         return StepReport(head, scanned_to, found, answered, settled, failed)
 
     # --- the three parts of a step --------------------------------------------------------------------------
@@ -190,8 +247,8 @@ class BankService:
     def run(self, stop: threading.Event, poll_s: float = 1.0, error_backoff_s: float = 5.0) -> None:
         """Step until `stop` is set: at once while catching up, every `poll_s` when at the head, after
         `error_backoff_s` when the node does not answer."""
-        log.info("bank service answering requests from block %d as 0x%s", self.from_block,
-                 self.signer.address.hex())
+        log.info("bank service answering requests from block %d as 0x%s (%d open, %d parked)", self.from_block,
+                 self.signer.address.hex(), len(self.open), len(self.parked))
         caught_up = False
         while not stop.is_set():
             try:

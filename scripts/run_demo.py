@@ -102,8 +102,9 @@ def start_bank(network: Path, rpc_url: str, log_dir: Path) -> subprocess.Popen:
     """The settlement bank's adapter answering top-up and withdrawal requests with the network's bank key."""
     return subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "energy-node"), "bank", "run", "--rpc", rpc_url, "--key",
-         str(network / "keys" / "bank.json"), "--password-file", str(network / "password"), "--closed-account",
-         CLOSED_BANK_ACCOUNT], stdout=open(log_dir / "bank.log", "ab"), stderr=subprocess.STDOUT)
+         str(network / "keys" / "bank.json"), "--password-file", str(network / "password"), "--checkpoint",
+         str(network / "bank-checkpoint.json"), "--closed-account", CLOSED_BANK_ACCOUNT],
+        stdout=open(log_dir / "bank.log", "ab"), stderr=subprocess.STDOUT)
 
 
 def _interrupt(*_) -> None:
