@@ -3,9 +3,10 @@ top-up and withdrawal requests with the bank's signed ruble calls (`energy-node 
 
 Each step is bounded: it reads the token's request events of at most `MAX_BLOCKS_PER_STEP` new blocks
 (`eth_getLogs`), checks the receipts of the answers it sent, and answers open requests while fewer than
-`MAX_IN_FLIGHT` answers wait for receipts. What to answer is the bank's decision (`RequestAnswerer`): the simulated bank of the demo pays every
-top-up in and every withdrawal out unless its account is closed; a real bank's adapter decides from its statement
-(the rubles arrived, the payment order went out or bounced) and signs the same three calls.
+`MAX_IN_FLIGHT` answers wait for receipts. What to answer is the bank's decision (`RequestAnswerer`): the
+simulated bank of the demo pays every top-up in and every withdrawal out unless its account is closed; a real
+bank's adapter decides from its statement (the rubles arrived, the payment order went out or bounced) and signs
+the same three calls.
 
 Nothing is lost on a failure: a request stays open until the chain shows it settled. Before every answer the
 request's status is read back, so a restart (which rescans the events from `from_block`) or an answer sent twice
