@@ -341,6 +341,14 @@ class DemandResponse(NativeContract):
         return s.obligation_w, s.settled, s.baseline_wh, s.actual_wh, s.reward, s.penalty, s.penalty_due
 
     @view
+    def offer(self, ctx: Context, offerId: Uint64) -> tuple[Uint64, Uint64, Uint64, Uint256, Bool]:
+        """(eventId, takerMeterId, reductionW, price, open): open until a `handOver` accepts it."""
+        found = ctx.storage.get_record(b"o" + _id(offerId), TakeOffer)
+        if found is None:
+            raise Revert(f"unknown obligation offer {offerId}")
+        return found.event_id, found.taker_meter, found.reduction_w, found.price, found.open
+
+    @view
     def baseline(self, ctx: Context, eventId: Uint64, meterId: Uint64) -> tuple[Uint256, Uint256]:
         """(baselineWh, actualWh) as settlement would compute them now (reverts while readings are not final)."""
         found = self._event(ctx, eventId)

@@ -1,4 +1,5 @@
-"""Applying one block's decoded events to the read model: one small function per event, by name.
+"""Applying one block's decoded events to the read model: one small function per event, chosen by the
+(contract, event name) pair.
 
 Events carry the keys and the changed values; where an event names a record without all of its fields (an account,
 a meter, a company) the record is read back through the node's `eth_call` path (the contract's view at that
@@ -12,8 +13,11 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from contracts_py import registry
+from contracts_py import (demand_response, green, invoices, notary, participants, payments, readings, registry, ruble,
+                          tariffs)
+from contracts_py.catalog import CONTRACTS
 from contracts_py.participants import Role
+from indexer.apply_dr import DR_HANDLERS
 from indexer.apply_green import GREEN_HANDLERS
 from indexer.decode import DecodedEvent, decode_outputs, encode_call, jsonable
 
@@ -285,54 +289,81 @@ def _payment_split(db, ctx, a) -> None:
                 ctx.log_index, ctx.block_number))
 
 
-HANDLERS: dict[str, Callable[[sqlite3.Connection, LogContext, dict], None]] = {
-    "CompanyProfileSaved": _company,
-    "RetailerAttached": _retailer_attached,
-    "ContractorSaved": _contractor,
-    "AccountSaved": lambda db, ctx, a: _account(db, ctx, a["number"]),
-    "MeteringPointSaved": _metering_point,
-    "MeterRegistered": _meter,
-    "MeterConfigured": _meter,
-    "MeterReplaced": _meter,
-    "MeterReadingConfigured": _meter,
-    "GatewayBound": _gateway_bound,
-    "BuildingSaved": _building,
-    "ConsumerContractSaved": _consumer_contract,
-    "ReadingRecorded": _reading,
-    "ReadingConflict": _conflict,
-    "ReadingRejectedEvent": _rejection,
-    "MeterEventReported": _meter_event,
-    "RoleGranted": _role_granted,
-    "RoleRevoked": _role_revoked,
-    "Transfer": _transfer,
-    "TopUpRecorded": _top_up,
-    "TopUpRequested": lambda db, ctx, a: _bank_request(db, ctx, a, "top_up"),
-    "WithdrawalRequested": lambda db, ctx, a: _bank_request(db, ctx, a, "withdrawal"),
-    "TopUpFulfilled": _bank_request_settled,
-    "WithdrawalPaid": _bank_request_settled,
-    "BankRequestRejected": _bank_request_settled,
-    "DocumentAnchored": _document,
-    "TariffGroupSaved": _tariff_group,
-    "TariffGroupDeleted": _tariff_group_deleted,
-    "TariffOptionSaved": _tariff_option,
-    "TariffOptionRemoved": _tariff_option_removed,
-    "InvoiceIssued": _invoice_issued,
-    "InvoiceLine": _invoice_line,
-    "InvoiceConfirmed": lambda db, ctx, a: _invoice_status(db, ctx, a, "InvoiceConfirmed"),
-    "InvoiceDisputed": lambda db, ctx, a: _invoice_status(db, ctx, a, "InvoiceDisputed"),
-    "InvoicePaid": lambda db, ctx, a: _invoice_status(db, ctx, a, "InvoicePaid"),
-    "InvoiceSuperseded": _invoice_superseded,
-    "PaymentConfirmed": _payment,
-    "PaymentSplit": _payment_split,
-    **GREEN_HANDLERS,
+Handler = Callable[[sqlite3.Connection, LogContext, dict], None]
+
+
+def _of(contract: bytes, handlers: dict[str, Handler]) -> dict[tuple[str, str], Handler]:
+    """The handlers of one contract's events, keyed by (contract name, event name)."""
+    name = CONTRACTS[contract].NAME
+    return {(name, event): handler for event, handler in handlers.items()}
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    **_of(registry.ADDRESS, {
+        "CompanyProfileSaved": _company,
+        "RetailerAttached": _retailer_attached,
+        "ContractorSaved": _contractor,
+        "AccountSaved": lambda db, ctx, a: _account(db, ctx, a["number"]),
+        "MeteringPointSaved": _metering_point,
+        "MeterRegistered": _meter,
+        "MeterConfigured": _meter,
+        "MeterReplaced": _meter,
+        "GatewayBound": _gateway_bound,
+        "BuildingSaved": _building,
+        "ConsumerContractSaved": _consumer_contract,
+    }),
+    **_of(readings.ADDRESS, {
+        "MeterReadingConfigured": _meter,
+        "ReadingRecorded": _reading,
+        "ReadingConflict": _conflict,
+        "ReadingRejectedEvent": _rejection,
+        "MeterEventReported": _meter_event,
+    }),
+    **_of(participants.ADDRESS, {
+        "RoleGranted": _role_granted,
+        "RoleRevoked": _role_revoked,
+    }),
+    **_of(ruble.ADDRESS, {
+        "Transfer": _transfer,
+        "TopUpRequested": lambda db, ctx, a: _bank_request(db, ctx, a, "top_up"),
+        "WithdrawalRequested": lambda db, ctx, a: _bank_request(db, ctx, a, "withdrawal"),
+        "TopUpFulfilled": _bank_request_settled,
+        "WithdrawalPaid": _bank_request_settled,
+        "BankRequestRejected": _bank_request_settled,
+    }),
+    **_of(notary.ADDRESS, {
+        "DocumentAnchored": _document,
+    }),
+    **_of(tariffs.ADDRESS, {
+        "TariffGroupSaved": _tariff_group,
+        "TariffGroupDeleted": _tariff_group_deleted,
+        "TariffOptionSaved": _tariff_option,
+        "TariffOptionRemoved": _tariff_option_removed,
+    }),
+    **_of(invoices.ADDRESS, {
+        "InvoiceIssued": _invoice_issued,
+        "InvoiceLine": _invoice_line,
+        "InvoiceConfirmed": lambda db, ctx, a: _invoice_status(db, ctx, a, "InvoiceConfirmed"),
+        "InvoiceDisputed": lambda db, ctx, a: _invoice_status(db, ctx, a, "InvoiceDisputed"),
+        "InvoicePaid": lambda db, ctx, a: _invoice_status(db, ctx, a, "InvoicePaid"),
+        "InvoiceSuperseded": _invoice_superseded,
+    }),
+    **_of(payments.ADDRESS, {
+        "TopUpRecorded": _top_up,
+        "PaymentConfirmed": _payment,
+        "PaymentSplit": _payment_split,
+    }),
+    **_of(green.ADDRESS, GREEN_HANDLERS),
+    **_of(demand_response.ADDRESS, DR_HANDLERS),
 }
-"""Event name -> its table update. Events not listed are kept in the `events` table only."""
+"""(contract name, event name) -> its table update, so two contracts' events of the same name never meet the
+wrong handler. Events not listed are kept in the `events` table only."""
 
 
 def apply_event(db: sqlite3.Connection, ctx: LogContext, event: DecodedEvent) -> None:
     db.execute("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?)",
                (ctx.block_number, ctx.log_index, ctx.tx_hash, event.contract, event.name,
                 json.dumps(jsonable(event.args)), ctx.timestamp))
-    handler = HANDLERS.get(event.name)
+    handler = HANDLERS.get((event.contract, event.name))
     if handler is not None:
         handler(db, ctx, event.args)

@@ -175,3 +175,19 @@ CREATE TABLE IF NOT EXISTS green_retirements (
     certificates INTEGER NOT NULL, retired_at INTEGER NOT NULL, block_number INTEGER NOT NULL,
     tx_hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS green_retirements_beneficiary ON green_retirements (beneficiary);
+
+-- demand response (contracts_py/demand_response.py): programmes and announced events (start, end: unix seconds)
+CREATE TABLE IF NOT EXISTS dr_programmes (
+    programme_id INTEGER PRIMARY KEY, operator TEXT NOT NULL, aggregator TEXT NOT NULL, name TEXT NOT NULL,
+    block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dr_events (
+    event_id INTEGER PRIMARY KEY, programme_id INTEGER NOT NULL, start_at INTEGER NOT NULL, end_at INTEGER NOT NULL,
+    required_w INTEGER NOT NULL, announced_at INTEGER NOT NULL, block_number INTEGER NOT NULL,
+    tx_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dr_events_programme ON dr_events (programme_id);
+-- offers to take part of an event's obligation; open until a handOver accepts one (the contract's `offer` view)
+CREATE TABLE IF NOT EXISTS dr_offers (
+    offer_id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, taker_meter_id INTEGER NOT NULL,
+    reduction_w INTEGER NOT NULL, price INTEGER NOT NULL, open INTEGER NOT NULL, offered_at INTEGER NOT NULL,
+    block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dr_offers_event ON dr_offers (event_id, open);

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-SCHEMA_VERSION = "1"
+log = logging.getLogger("energy.indexer")
+
+HANDLERS_REVISION = 2
+"""Bump when an event handler changes what it writes into tables that already exist (a change of schema.sql
+changes the schema version by itself)."""
 INDEX_FILE = "index.sqlite"
 
 
 class ReadModelError(RuntimeError):
-    """The read model cannot be used as it is (another chain, another schema): drop it and reindex."""
+    """The read model cannot be used as it is (it belongs to another chain): drop it and reindex."""
 
 
 @dataclass(frozen=True)
@@ -27,19 +33,49 @@ def schema_sql() -> str:
     return resources.files("indexer").joinpath("schema.sql").read_text()
 
 
+def schema_version(sql: str, handlers_revision: int = HANDLERS_REVISION) -> str:
+    """The handlers' revision and a digest of the schema: a table added to schema.sql (whose earlier events an
+    existing read model never indexed) is a new version without anyone remembering to bump a number."""
+    return f"{handlers_revision}.{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
+
+
+SCHEMA_VERSION = schema_version(schema_sql())
+
+
 def open_writer(path: Path) -> sqlite3.Connection:
-    """The indexer's own connection: WAL so that readers never wait for it, NORMAL sync (rebuildable data)."""
+    """The indexer's own connection: WAL so that readers never wait for it, NORMAL sync (rebuildable data).
+    A read model of another schema version is emptied in place and rebuilt from genesis by the indexer: it is
+    derived data, and the file stays the same one that readers (the API, a portal process) have open."""
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=OFF")
+    found = stored_version(db)
+    if found is not None and found != SCHEMA_VERSION:
+        log.warning("%s has read-model schema %s, this node writes %s: rebuilding it from the chain",
+                    path, found, SCHEMA_VERSION)
+        _empty(db)
     db.executescript(schema_sql())
-    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    if row is None:
-        db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-    elif row[0] != SCHEMA_VERSION:
-        raise ReadModelError(f"{path} has schema {row[0]}, this node writes {SCHEMA_VERSION}: run `energy-node reindex`")
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
     return db
+
+
+def stored_version(db: sqlite3.Connection) -> str | None:
+    """The schema version a read model was written with; None for a new file, "" for one without a version."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if "meta" in tables else None
+    return row[0] if row else ""
+
+
+def _empty(db: sqlite3.Connection) -> None:
+    """Drop every table (their indexes go with them) in one transaction, the checkpoint included."""
+    db.execute("BEGIN")
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")\
+            .fetchall():
+        db.execute(f'DROP TABLE "{name}"')
+    db.execute("COMMIT")
 
 
 def read_checkpoint(db: sqlite3.Connection) -> Checkpoint:

@@ -1,8 +1,9 @@
 """Reads behind the demand-response pages: what happened from the indexed events, the current state from the
 contract's views through the node (`ChainWriter.view`), and the baseline a participant can expect.
 
-The contract has no list views, so lists (programmes, participants, events, offers) come from its events in the
-read model; every figure shown (offers, obligations, budget, outcomes) is read back from the contract's views."""
+The contract has no list views, so lists (programmes, participants, events) come from its events in the read
+model, and open obligation offers from the indexer's `dr_offers` (kept by the contract's `offer` view); every other
+figure shown (obligations, budget, outcomes) is read back from the contract's views."""
 
 from __future__ import annotations
 
@@ -147,20 +148,15 @@ def events_of_meters(db: Readers, meter_ids: list[int]) -> list[int]:
 
 
 def open_offers(db: Readers, event_id: int) -> list[dict]:
-    """Offers to take an obligation that no successful `handOver` has accepted yet."""
-    offers = _events(db, "ObligationOffered", "event_id", event_id)
-    if not offers:
-        return []
-    accepted = {json.loads(row["args_json"]).get("offerId") for row in db.query(
-        "SELECT args_json FROM transactions WHERE to_address = ? AND function = 'handOver' AND status = 1",
-        [hexed(dr.ADDRESS)])}
-    return [offer for offer in offers if offer["offer_id"] not in accepted]
+    """Offers to take an obligation that no `handOver` has accepted yet (the indexer follows the contract's
+    `offer` view), oldest first."""
+    return db.query("SELECT offer_id, event_id, taker_meter_id, reduction_w, price, offered_at, block_number, "
+                    "tx_hash FROM dr_offers WHERE event_id = ? AND open = 1 ORDER BY offer_id", [event_id])
 
 
 def offer_event(db: Readers, offer_id: int) -> int | None:
     """The event an obligation offer is for, None for an unknown offer."""
-    row = db.one("SELECT json_extract(args_json, '$.event_id') AS event_id FROM events WHERE contract = ? AND "
-                 "name = 'ObligationOffered' AND json_extract(args_json, '$.offer_id') = ?", [CONTRACT, offer_id])
+    row = db.one("SELECT event_id FROM dr_offers WHERE offer_id = ?", [offer_id])
     return row["event_id"] if row else None
 
 
