@@ -12,7 +12,7 @@ from contracts_py.participants import ROLE_BY_NAME
 from rpc.apidb import ApiDb
 from rpc.openapi import PAGE, ApiError, Endpoint, Param, page_of
 from rpc.rest_read import S_INT, S_STR, S_STR_NULL, obj
-from rpc.webhooks import EVENT_TYPES
+from rpc.webhooks import EVENT_DESCRIPTIONS, EVENT_TYPES
 
 API_DB_KEY = web.AppKey("api_db", ApiDb)
 ANY_ROLE = frozenset(ROLE_BY_NAME)
@@ -96,7 +96,9 @@ ENDPOINTS = [
              "webhooks", (), WEBHOOK, roles=ANY_ROLE, status=201, body={
                  "type": "object", "required": ["url", "secret", "events"], "properties": {
                      "url": {"type": "string", "format": "uri"}, "secret": {"type": "string", "minLength": 16},
-                     "events": {"type": "array", "items": {"type": "string", "enum": list(EVENT_TYPES)}}}}),
+                     "events": {"type": "array", "items": {"type": "string", "enum": list(EVENT_TYPES)},
+                                "description": "; ".join(f"{kind}: {text}" for kind, text in
+                                                         EVENT_DESCRIPTIONS.items())}}}),
     Endpoint("GET", "/webhooks", listing, "Your webhook subscriptions", "webhooks", PAGE, page_of(WEBHOOK),
              roles=ANY_ROLE),
     Endpoint("DELETE", "/webhooks/{webhook_id}", delete, "Stop a subscription", "webhooks", (WEBHOOK_ID,),

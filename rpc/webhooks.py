@@ -2,12 +2,13 @@
 
 A subscription sees the events of its own accounts: a retailer's token those of its accounts, a consumer's its
 own, a gateway's its meters'; the grid company, admin and auditor see all. Events come from the read model after
-each indexer round (`WebhookProducer.scan`): meter events, invoices issued
-and disputed, payments received, and readings missing (a remote meter whose last interval is older than the
-configured silence). Each (subscription, event) becomes one row of the delivery log; `WebhookSender` posts them
-oldest first, one at a time per subscription, so a receiver sees events in order. A failed post is retried with
-exponential backoff capped at `max_delay_s`, at most `max_attempts` times; then the delivery is marked failed and
-the next one goes. Signature header: `X-Energy-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` with
+each indexer round (`WebhookProducer.scan`): meter events, invoices issued and disputed, payments received,
+readings missing (a remote meter whose last interval is older than the configured silence), and a demand-response
+event announced to a participant and its settled result (with the event's programme and period, `dr_event`).
+Each (subscription, event) becomes one row of the delivery log; `WebhookSender` posts them oldest first, one at a
+time per subscription, so a receiver sees events in order. A failed post is retried with exponential backoff
+capped at `max_delay_s`, at most `max_attempts` times; then the delivery is marked failed and the next one goes.
+Signature header: `X-Energy-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` with
 `X-Energy-Timestamp`, so a receiver can also refuse replays."""
 
 from __future__ import annotations
@@ -27,15 +28,31 @@ from rpc.apidb import ApiDb
 
 log = logging.getLogger("energy.webhooks")
 
-EVENT_TYPES = {
-    "meter_event": "MeterEventReported",
-    "invoice_issued": "InvoiceIssued",
-    "invoice_disputed": "InvoiceDisputed",
-    "payment_received": "PaymentConfirmed",
+EVENT_TYPES: dict[str, tuple[str, str] | None] = {
+    "meter_event": ("Readings", "MeterEventReported"),
+    "invoice_issued": ("Invoices", "InvoiceIssued"),
+    "invoice_disputed": ("Invoices", "InvoiceDisputed"),
+    "payment_received": ("Payments", "PaymentConfirmed"),
     "reading_missing": None,
+    "dr_event_announced": ("DemandResponse", "ParticipantNotified"),
+    "dr_settled": ("DemandResponse", "ParticipantSettled"),
 }
-"""Webhook event type -> the contract event it follows (reading_missing is derived from the readings)."""
-EVENT_NAMES = {name: kind for kind, name in EVENT_TYPES.items() if name}
+"""Webhook event type -> the (contract, event) it follows (reading_missing is derived from the readings)."""
+EVENT_KINDS = {source: kind for kind, source in EVENT_TYPES.items() if source}
+EVENT_DESCRIPTIONS = {
+    "meter_event": "a meter reported an event (tamper, power loss...): meter_id, kind, at, alarms",
+    "invoice_issued": "an invoice was issued: invoice_id, account_number, period, consumer, total, due_at...",
+    "invoice_disputed": "the consumer disputed an invoice: invoice_id, account_number, consumer, reason",
+    "payment_received": "a payment was applied: payment_id, invoice_id, account_number, amount, applied",
+    "reading_missing": "a remote meter has been silent longer than the configured time: meter_id, account_number, "
+                       "last_interval_start",
+    "dr_event_announced": "a demand-response event was announced to a participant: event_id, meter_id, consumer, "
+                          "obligation_w, start, end; dr_event gives its programme",
+    "dr_settled": "a participant of a demand-response event was settled: event_id, meter_id, consumer, "
+                  "baseline_wh, actual_wh, obligation_wh, reward, penalty, paid, penalty_due (kopecks, Wh); "
+                  "dr_event gives its programme and period",
+}
+"""What each webhook event type's `data` holds (the OpenAPI description of the subscription's events)."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +85,17 @@ class WebhookProducer:
         subscriptions = self.api.query("SELECT id, owner, role, events FROM webhooks WHERE active=1")
         cursor = self.api.query("SELECT value FROM webhook_cursor WHERE name='events'")
         last = cursor[0]["value"] if cursor else -1
+        names = {name for _, name in EVENT_KINDS}
         rows = self.readers.query(
-            "SELECT block_number, log_index, tx_hash, name, args_json, timestamp FROM events "
-            f"WHERE block_number>? AND name IN ({','.join('?' * len(EVENT_NAMES))}) ORDER BY block_number, log_index",
-            (last, *EVENT_NAMES))
+            "SELECT block_number, log_index, tx_hash, contract, name, args_json, timestamp FROM events "
+            f"WHERE block_number>? AND name IN ({','.join('?' * len(names))}) ORDER BY block_number, log_index",
+            (last, *names))
         checkpoint = self.readers.one("SELECT value FROM meta WHERE key='last_block'")
         indexed = int(checkpoint["value"]) if checkpoint else -1
-        events = [(EVENT_NAMES[r["name"]], f"{r['block_number']}:{r['log_index']}",
-                   {"block_number": r["block_number"], "log_index": r["log_index"], "tx_hash": r["tx_hash"],
-                    "timestamp": r["timestamp"], "data": json.loads(r["args_json"])}) for r in rows]
+        events = [(kind, f"{r['block_number']}:{r['log_index']}", self._details(kind, {
+                   "block_number": r["block_number"], "log_index": r["log_index"], "tx_hash": r["tx_hash"],
+                   "timestamp": r["timestamp"], "data": json.loads(r["args_json"])}))
+                  for r in rows if (kind := EVENT_KINDS.get((r["contract"], r["name"]))) is not None]
         events += self._missing_readings()
         created = 0
         now = time.time()
@@ -95,8 +114,19 @@ class WebhookProducer:
             self.api.db.execute("COMMIT")
         return created
 
+    def _details(self, kind: str, payload: dict) -> dict:
+        """A demand-response payload gains `dr_event`: the event's programme, its name and period."""
+        if not kind.startswith("dr_"):
+            return payload
+        found = self.readers.one(
+            "SELECT e.event_id, e.programme_id, p.name AS programme_name, e.start_at AS start, e.end_at AS end, "
+            "e.required_w FROM dr_events e LEFT JOIN dr_programmes p ON p.programme_id=e.programme_id "
+            "WHERE e.event_id=?", (payload["data"]["event_id"],))
+        return {**payload, "dr_event": found}
+
     def _parties(self, data: dict) -> dict[str, str]:
-        """Who an event concerns: the account's retailer and consumer, the meter's gateway."""
+        """Who an event concerns: the account's retailer and consumer, the meter's gateway; a consumer the event
+        names itself (an invoice's, a demand-response participant's) is the one concerned."""
         account = data.get("account_number")
         meter = data.get("meter_id")
         parties: dict[str, str] = {}
@@ -109,6 +139,8 @@ class WebhookProducer:
             row = self.readers.one("SELECT retailer, consumer FROM accounts WHERE number=?", (account,))
             if row:
                 parties.update(retailer=row["retailer"], consumer=row["consumer"])
+        if isinstance(data.get("consumer"), str):
+            parties["consumer"] = data["consumer"]
         return parties
 
     def _missing_readings(self) -> list[tuple[str, str, dict]]:
