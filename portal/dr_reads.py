@@ -1,9 +1,10 @@
 """Reads behind the demand-response pages: what happened from the indexed events, the current state from the
 contract's views through the node (`ChainWriter.view`), and the baseline a participant can expect.
 
-The contract has no list views, so lists (programmes, participants, events) come from its events in the read
-model, and open obligation offers from the indexer's `dr_offers` (kept by the contract's `offer` view); every other
-figure shown (obligations, budget, outcomes) is read back from the contract's views."""
+The contract has no list views, so lists come from the read model: programmes, events and open obligation offers
+from the indexer's `dr_programmes`, `dr_events` and `dr_offers` (whose open flag follows the contract's `offer`
+view), participants from the enrolment events; every other figure shown (obligations, budget, outcomes) is read
+back from the contract's views."""
 
 from __future__ import annotations
 
@@ -78,9 +79,9 @@ def _events(db: Readers, name: str, key: str, value: int | str) -> list[dict]:
 
 
 def programme_ids(db: Readers) -> list[int]:
-    rows = db.query("SELECT json_extract(args_json, '$.programme_id') AS id FROM events WHERE contract = ? AND "
-                    "name = 'ProgrammeCreated' ORDER BY block_number, log_index", [CONTRACT])
-    return [row["id"] for row in rows]
+    """Programmes in the order they were created (the indexer's `dr_programmes`)."""
+    return [row["programme_id"] for row in db.query(
+        "SELECT programme_id FROM dr_programmes ORDER BY block_number, programme_id")]
 
 
 def programme(writer: ChainWriter, programme_id: int) -> Programme | None:
@@ -106,7 +107,10 @@ def participants(db: Readers, writer: ChainWriter, programme_id: int) -> list[di
 
 
 def programme_events(db: Readers, programme_id: int) -> list[dict]:
-    return _events(db, "EventAnnounced", "programme_id", programme_id)
+    """A programme's announced events, oldest first (the indexer's `dr_events`)."""
+    return db.query("SELECT event_id, programme_id, start_at AS start, end_at AS end, required_w, "
+                    "announced_at AS timestamp, block_number, tx_hash FROM dr_events WHERE programme_id = ? "
+                    "ORDER BY event_id", [programme_id])
 
 
 def event(writer: ChainWriter, event_id: int) -> EventView | None:

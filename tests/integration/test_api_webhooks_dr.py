@@ -1,9 +1,10 @@
 """Demand-response webhooks through a real node: each participant's subscription hears of the event announced to it
 and of its settled result, signed like every webhook, with the event's programme and period; nobody hears of
-another consumer's share. The scenario and the dev-time node are those of tests/contracts/test_dr_node_e2e.py."""
+another consumer's share. On the way, the portal's reads of the indexed programme, event and obligation offers (an
+accepted offer is closed, per the contract's `offer` view). The scenario and the dev-time node are those of
+tests/contracts/test_dr_node_e2e.py."""
 
 import json
-import sqlite3
 import sys
 import time
 import urllib.request
@@ -13,7 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))  # the DR scenario lives beside its e2e
 
+from indexer.store import Readers  # noqa: E402
 from market_harness import api_get, free_port_for_tests, wait_indexed  # noqa: E402
+from portal import dr_reads  # noqa: E402
 from rpc.apidb import ApiDb  # noqa: E402
 from test_api_webhooks import SECRET, Receiver  # noqa: E402
 from test_dr_node_e2e import (A, B, BUDGET, HOUR, RATES, TRADE_PRICE, EveningPeak, fresh_datadir,  # noqa: E402
@@ -66,10 +69,13 @@ def test_participants_hear_of_their_event_and_its_result_by_signed_webhook(netwo
         p.dr(a, "offerToTake", 1, A, 1_000, TRADE_PRICE)
         p.dr(b, "handOver", 1, B)
         p.dr(b, "offerToTake", 1, B, 500, 1_000)
-        wait_indexed(node.url)
-        with sqlite3.connect(f"file:{datadir / 'index.sqlite'}?mode=ro", uri=True) as db:
-            assert db.execute("SELECT offer_id, taker_meter_id, open FROM dr_offers").fetchall() == [(1, A, 0),
-                                                                                                  (2, B, 1)]
+        wait_indexed(node.url)  # the portal's reads of the indexed programme, event and offers
+        readers = Readers(datadir / "index.sqlite")
+        assert dr_reads.programme_ids(readers) == [1]
+        assert [(e["event_id"], e["start"], e["end"], e["required_w"]) for e in dr_reads.programme_events(
+            readers, 1)] == [(1, p.event_start, p.event_end, 5_000)]
+        assert [(o["offer_id"], o["taker_meter_id"]) for o in dr_reads.open_offers(readers, 1)] == [(2, B)]
+        assert (dr_reads.offer_event(readers, 1), dr_reads.offer_event(readers, 9)) == (1, None)
         c.request("evm_mine", hex(p.event_end + HOUR))
         p.post_until(p.event_end + HOUR)
         p.dr(agg, "settle", 1, [A, B], gas=20_000_000)
