@@ -85,13 +85,13 @@ class WebhookProducer:
         subscriptions = self.api.query("SELECT id, owner, role, events FROM webhooks WHERE active=1")
         cursor = self.api.query("SELECT value FROM webhook_cursor WHERE name='events'")
         last = cursor[0]["value"] if cursor else -1
-        names = {name for _, name in EVENT_KINDS}
-        rows = self.readers.query(
-            "SELECT block_number, log_index, tx_hash, contract, name, args_json, timestamp FROM events "
-            f"WHERE block_number>? AND name IN ({','.join('?' * len(names))}) ORDER BY block_number, log_index",
-            (last, *names))
         checkpoint = self.readers.one("SELECT value FROM meta WHERE key='last_block'")
         indexed = int(checkpoint["value"]) if checkpoint else -1
+        names = {name for _, name in EVENT_KINDS}
+        rows = self.readers.query(  # up to the checkpoint read first: a batch committed meanwhile waits its turn
+            "SELECT block_number, log_index, tx_hash, contract, name, args_json, timestamp FROM events WHERE "
+            f"block_number>? AND block_number<=? AND name IN ({','.join('?' * len(names))}) "
+            "ORDER BY block_number, log_index", (last, indexed, *names))
         events = [(kind, f"{r['block_number']}:{r['log_index']}", self._details(kind, {
                    "block_number": r["block_number"], "log_index": r["log_index"], "tx_hash": r["tx_hash"],
                    "timestamp": r["timestamp"], "data": json.loads(r["args_json"])}))
