@@ -87,6 +87,8 @@ class WebhookProducer:
         last = cursor[0]["value"] if cursor else -1
         checkpoint = self.readers.one("SELECT value FROM meta WHERE key='last_block'")
         indexed = int(checkpoint["value"]) if checkpoint else -1
+        if indexed < last:
+            return 0  # the read model is being rebuilt: what it indexes again up to the cursor was announced
         names = {name for _, name in EVENT_KINDS}
         rows = self.readers.query(  # up to the checkpoint read first: a batch committed meanwhile waits its turn
             "SELECT block_number, log_index, tx_hash, contract, name, args_json, timestamp FROM events WHERE "
