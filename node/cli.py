@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import sys
@@ -11,23 +12,42 @@ from pathlib import Path
 import click
 
 from contracts_py.catalog import contract_by_name
-from genesis.bank_commands import bank
 from genesis.config import GenesisError
 from genesis.generate import new_network
 from node.chain import ChainStore, ChainStoreError
 from node.exceptions import InvalidBlock
 from node.keystore import KeystoreError, load_keystore, read_password
 from node.replay import replay_chain
-from node.allowlist_commands import allowlist
-from node.bft.service import read_bootnodes
-from node.runner import RunConfig, parse_host_port, run_node
 from node.service import init_datadir
-from indexer.commands import reindex
-from rpc.commands import ats80020_group, token
-from portal.commands import portal
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose named subcommands are imported only when one of them runs: every `energy-node` call (a solo
+    node start in a test, say) would otherwise import the p2p stack, the portal and the bank client first."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+        """Command name -> "module:attribute" of its click command."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands:
+            module, attribute = self.lazy_commands[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, lazy_commands={
+    "allowlist": "node.allowlist_commands:allowlist",
+    "bank": "genesis.bank_commands:bank",
+    "reindex": "indexer.commands:reindex",
+    "token": "rpc.commands:token",
+    "ats80020": "rpc.commands:ats80020_group",
+    "portal": "portal.commands:portal",
+})
 @click.option("--log-level", default="INFO", show_default=True)
 def cli(log_level: str) -> None:
     """Energy Ledger node."""
@@ -80,6 +100,8 @@ def init(datadir: Path, genesis_path: Path) -> None:
 def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: str, p2p: str | None,
         bootnodes: str, round_timeout_ms: int, dev_time: bool) -> None:
     """Run a node (a validator when --key is one of the genesis validators; networked with --p2p)."""
+    from node.runner import RunConfig, parse_host_port, run_node
+
     private_key = None
     if key_path is not None:
         if password_file is None:
@@ -94,9 +116,13 @@ def run(datadir: Path, key_path: Path | None, password_file: Path | None, rpc: s
         if p2p is not None:
             p2p_host, p2p_port = parse_host_port(p2p, 30303)
             p2p_listen = f"/ip4/{p2p_host}/tcp/{p2p_port}"
-        asyncio.run(run_node(RunConfig(datadir, host, port, private_key, p2p_listen=p2p_listen,
-                                       bootnodes=read_bootnodes(bootnodes), round_timeout_ms=round_timeout_ms,
-                                       dev_time=dev_time)))
+        peers = ()
+        if bootnodes:
+            from node.bft.service import read_bootnodes
+
+            peers = read_bootnodes(bootnodes)
+        asyncio.run(run_node(RunConfig(datadir, host, port, private_key, p2p_listen=p2p_listen, bootnodes=peers,
+                                       round_timeout_ms=round_timeout_ms, dev_time=dev_time)))
     except (ChainStoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -198,13 +224,6 @@ def abi(name: str) -> None:
     click.echo(f"0x{address.hex()}", err=True)
     click.echo(json.dumps(contract.abi(), indent=2))
 
-
-cli.add_command(allowlist)
-cli.add_command(bank)
-cli.add_command(reindex)
-cli.add_command(token)
-cli.add_command(ats80020_group)
-cli.add_command(portal)
 
 
 def main() -> None:

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.bft.service import BftService, BftSettings
-from node.bft.tx_gossip import AnnouncingMempool
 from node.chain import ChainStore
 from node.crypto import private_key_to_address
 from node.service import Node
@@ -21,7 +19,6 @@ from rpc.node_app import create_node_app
 from rpc.eth import EthApi
 from rpc.jsonrpc import Dispatcher
 from rpc.admin import AdminApi
-from rpc.perm import PermApi
 from rpc.qbft import QbftApi
 from rpc.dev import DevTimeApi, refuse_dev_time
 
@@ -77,6 +74,9 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     if config.p2p_listen is not None:
         if config.private_key is None:
             raise SystemExit("a networked node needs --key: its key is its network identity")
+        from node.bft.service import BftService, BftSettings  # the p2p stack: imported only by networked nodes
+        from node.bft.tx_gossip import AnnouncingMempool
+
         node = Node(ChainStore(Path(config.datadir) / "chain"), mempool=AnnouncingMempool())
         bft = BftService(node, config.private_key,
                          BftSettings(config.p2p_listen, config.bootnodes, config.round_timeout_ms,
@@ -103,6 +103,8 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
     AdminApi(node).register(dispatcher)
     if bft is not None:
+        from rpc.perm import PermApi
+
         PermApi(bft.allowlist).register(dispatcher)
     if engine is not None and engine.clock is not None:
         DevTimeApi(engine).register(dispatcher)
