@@ -70,14 +70,13 @@ def test_two_thousand_seeds_decide_every_height_without_forks():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("first_seed", range(10_000, 14_000, 2_000))
-def test_four_thousand_more_seeds_three_heights_each(first_seed):
-    run_seeds(range(first_seed, first_seed + 2_000), heights=3)
+def test_two_thousand_more_seeds_three_heights_each():
+    run_seeds(range(10_000, 12_000), heights=3)
 
 
 @pytest.mark.slow
-def test_two_thousand_seeds_with_seven_validators():
-    run_seeds(range(30_000, 32_000), validator_count=7, heights=3)
+def test_a_thousand_seeds_with_seven_validators():
+    run_seeds(range(30_000, 31_000), validator_count=7, heights=3)
 
 
 def test_one_of_four_down_still_decides():
