@@ -50,10 +50,13 @@ class Network:
 class NodeProcess:
     """`energy-node run` in a subprocess, on a free port."""
 
-    def __init__(self, network: Network, datadir: Path, key_name: str | None = "validator-1") -> None:
+    def __init__(self, network: Network, datadir: Path, key_name: str | None = "validator-1",
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.network = network
         self.datadir = datadir
         self.key_name = key_name
+        self.extra_args = extra_args
+        """More `energy-node run` options, e.g. `--dev-time`."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -65,6 +68,7 @@ class NodeProcess:
         if self.key_name:
             command += ["--key", str(self.network.keys[self.key_name]),
                         "--password-file", str(self.network.directory / "password")]
+        command += self.extra_args
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + wait

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import subprocess
-import sys
 import time
 
 import pytest
@@ -20,7 +18,7 @@ from genesis.chain_client import ChainClient, ChainClientError
 from genesis.generate import new_network
 from node.runner import RunConfig, run_node
 from node.service import init_datadir
-from node_harness import ROOT, Network, NodeProcess, rpc
+from node_harness import Network, NodeProcess, rpc
 from node_market import Participants
 
 DAY, HOUR, HALF_HOUR = 86_400, 3_600, 1_800
@@ -32,24 +30,8 @@ A, B = 5001, 5002
 
 
 def start_dev_node(network, datadir) -> NodeProcess:
-    """`energy-node run --dev-time` for the network's one validator (NodeProcess manages the process)."""
-    node = NodeProcess(network, datadir)
-    node.network = network
-    command = [sys.executable, "-m", "node.cli", "run", "--datadir", str(datadir), "--rpc",
-               f"127.0.0.1:{node.port}", "--key", str(network.keys["validator-1"]), "--password-file",
-               str(network.directory / "password"), "--dev-time"]
-    node.process = subprocess.Popen(command, cwd=ROOT, stdout=open(node.log_path, "ab"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if node.process.poll() is not None:
-            raise RuntimeError(f"node exited: {node.log_path.read_text()[-2000:]}")
-        try:
-            rpc(node.url, "eth_blockNumber", timeout=1)
-            return node
-        except OSError:
-            time.sleep(0.1)
-    node.stop()
-    raise RuntimeError("node did not answer in time")
+    """`energy-node run --dev-time` for the network's one validator."""
+    return NodeProcess(network, datadir, extra_args=("--dev-time",)).start(wait=60)
 
 
 @pytest.fixture(scope="module")
