@@ -15,10 +15,16 @@ from contracts_py import ruble
 from node.blocks import Header
 from node.crypto import keccak256, private_key_to_address
 from node.devnet import DevnetNode, rpc_call
+from node.keystore import load_keystore, read_password
 from node.transactions import sign_fee_market_transaction
 
 CHAIN_ID = 7700
 TRANSFER = keccak256(b"transfer(address,uint256)")[:4]
+
+
+def key_of(devnet, name: str) -> bytes:
+    """The private key of a devnet node or participant, from its keystore."""
+    return load_keystore(devnet.directory / "keys" / f"{name}.json", read_password(devnet.directory / "password"))
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, poll: float = 0.1):

@@ -8,22 +8,17 @@ import asyncio
 
 import pytest
 import rlp
-from net_helpers import head, log_text, wait_until
+from net_helpers import head, key_of, log_text, wait_until
 
 from consensus.messages import Commit, Message, make_prepare, sign
 from consensus.seals import BftExtraData
 from node.bft.sync import BLOCKS_PROTOCOL, encode_range
 from node.blocks import EMPTY_ROOT, Block, Header
 from node.devnet import HOST
-from node.keystore import load_keystore, read_password
 from node.p2p import NetworkError, NetworkLimits, P2PNetwork, multiaddr_for
 
 pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
-
-
-def key_of(devnet, name: str) -> bytes:
-    return load_keystore(devnet.directory / "keys" / f"{name}.json", read_password(devnet.directory / "password"))
 
 
 def forged_blocks(start: int, validators: tuple[bytes, ...]) -> bytes:

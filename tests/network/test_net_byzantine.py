@@ -9,23 +9,18 @@ import asyncio
 import time
 
 import pytest
-from net_helpers import head, log_text, wait_until
+from net_helpers import head, key_of, log_text, wait_until
 
 from consensus.messages import make_commit, make_prepare, make_proposal
 from consensus.validators import proposer_for
 from node.bft.sync import SyncClient
 from node.devnet import HOST, rpc_call
-from node.keystore import load_keystore, read_password
 from node.p2p import P2PNetwork, multiaddr_for
 from node.service import Node
 
 pytestmark = pytest.mark.slow
 EQUIVOCATIONS = 2
 SCENARIO_TIMEOUT_S = 90
-
-
-def key_of(devnet, name: str) -> bytes:
-    return load_keystore(devnet.directory / "keys" / f"{name}.json", read_password(devnet.directory / "password"))
 
 
 async def equivocate(node: Node, net: P2PNetwork, key: bytes, honest: list, deadline: float) -> list[int]:
