@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from coincurve import PrivateKey, PublicKey
-from eth_hash.auto import keccak as _keccak
+from sha3 import keccak_256
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
@@ -14,8 +14,9 @@ class InvalidSignature(ValueError):
 
 
 def keccak256(data: bytes) -> bytes:
-    """Keccak-256 as Ethereum uses it."""
-    return _keccak(data)
+    """Keccak-256 as Ethereum uses it: pysha3's C implementation called directly, as eth-hash's dispatch layer
+    costs as much again as the hash of a trie node, and a block hashes tens of thousands of them."""
+    return keccak_256(data).digest()
 
 
 def public_key_to_address(public_key: PublicKey) -> bytes:

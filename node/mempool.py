@@ -90,26 +90,26 @@ class Mempool:
 
     def ready(self, account_nonce: Callable[[bytes], int], limit: int) -> list[Transaction]:
         """Up to `limit` transactions that can run in order now: each sender's run of consecutive nonces,
-        taken round-robin across senders so no sender starves the others."""
+        taken round-robin across senders so no sender starves the others.
+
+        Walks only as deep into each run as it takes: the cost follows `limit` and the number of senders, not the
+        size of the pool (a proposer calls this for every block while thousands wait)."""
         with self._pool_lock:
-            runs = []
+            cursors = []
             for sender, queue in self._senders.items():
                 nonce = account_nonce(sender)
-                run = []
-                while nonce in queue.by_nonce:
-                    run.append(queue.by_nonce[nonce])
-                    nonce += 1
-                if run:
-                    runs.append(run)
+                if nonce in queue.by_nonce:
+                    cursors.append((queue.by_nonce, nonce))
             chosen: list[Transaction] = []
-            depth = 0
-            while len(chosen) < limit and runs:
-                runs = [run for run in runs if depth < len(run)]
-                for run in runs:
-                    chosen.append(run[depth])
+            while cursors and len(chosen) < limit:
+                deeper = []
+                for by_nonce, nonce in cursors:
+                    chosen.append(by_nonce[nonce])
                     if len(chosen) == limit:
                         break
-                depth += 1
+                    if nonce + 1 in by_nonce:
+                        deeper.append((by_nonce, nonce + 1))
+                cursors = deeper
             return chosen
 
     def remove(self, tx: Transaction) -> None:
@@ -121,14 +121,16 @@ class Mempool:
             if not queue.by_nonce:
                 del self._senders[tx.sender]
 
-    def drop_stale(self, sender: bytes, account_nonce: int) -> None:
-        """After a block: forget a sender's transactions whose nonce the chain has used."""
+    def remove_included(self, transactions: tuple[Transaction, ...]) -> None:
+        """After a block: forget its transactions, and any other one holding a nonce the block used (a twin
+        that lost the race). The pool admits no nonce below the sender's account nonce and only blocks move that
+        nonce, so this leaves no stale transaction behind, in time proportional to the block, not the pool."""
         with self._pool_lock:
-            queue = self._senders.get(sender)
-            if queue is None:
-                return
-            for nonce in [n for n in queue.by_nonce if n < account_nonce]:
-                self.remove(queue.by_nonce[nonce])
+            for tx in transactions:
+                queue = self._senders.get(tx.sender)
+                held = queue.by_nonce.get(tx.nonce) if queue is not None else None
+                if held is not None:
+                    self.remove(held)
 
 
 def _outbids(new: Transaction, old: Transaction) -> bool:

@@ -224,11 +224,7 @@ class Node:
             self.store.commit_block(block, executed.output.receipts, executed.state.written,
                                     encode_snapshot(snapshot_after(sealed_header, snapshot)))
             self._executed.clear()
-            for tx in block.transactions:
-                self.mempool.remove(tx)
-            state = self.state_at(sealed_header)
-            for sender in {tx.sender for tx in block.transactions}:
-                self.mempool.drop_stale(sender, state.get_account(sender).nonce)
+            self.mempool.remove_included(block.transactions)
         for listener in self._listeners:
             try:
                 listener(block, executed.output.receipts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from node import mpt, rlp_fast
 from node.crypto import keccak256
@@ -40,6 +41,13 @@ class Account:
 EMPTY_ACCOUNT = Account()
 
 
+@lru_cache(maxsize=1 << 16)
+def trie_key(key: bytes) -> bytes:
+    """The secure trie's path for an address or storage key: its keccak, cached, as a block reads each key and
+    then writes it, and busy senders and balances recur block after block."""
+    return keccak256(key)
+
+
 class State:
     """The state at one block, with the pending changes of the block being executed on top of it."""
 
@@ -60,7 +68,7 @@ class State:
     def get_account(self, address: bytes) -> Account:
         account = self._accounts.get(address)
         if account is None:
-            encoded = self._trie_get(self.root, keccak256(address))
+            encoded = self._trie_get(self.root, trie_key(address))
             account = Account.decode(encoded) if encoded else EMPTY_ACCOUNT
             self._accounts[address] = account
         return account
@@ -77,7 +85,7 @@ class State:
         value = slots.get(key, _MISSING)
         if value is _MISSING:
             storage_root = self.get_account(address).storage_root
-            value = self._trie_get(storage_root, keccak256(key))
+            value = self._trie_get(storage_root, trie_key(key))
             slots[key] = value
         return value  # type: ignore[return-value]
 
@@ -130,12 +138,12 @@ class State:
             account = self.get_account(address)
             slots = self._storage[address]
             storage_root = mpt.apply_changes(self._read_node_or_written, self._cache, account.storage_root,
-                                             {keccak256(key): slots[key] for key in keys}, self.written)
+                                             {trie_key(key): slots[key] for key in keys}, self.written)
             self._accounts[address] = Account(account.nonce, account.balance, storage_root, account.code_hash)
             self._dirty_accounts.add(address)
         self._dirty_storage.clear()
         self.root = mpt.apply_changes(self._read_node_or_written, self._cache, self.root,
-                                      {keccak256(a): self._accounts[a].encode() for a in self._dirty_accounts},
+                                      {trie_key(a): self._accounts[a].encode() for a in self._dirty_accounts},
                                       self.written)
         self._dirty_accounts.clear()
         return self.root

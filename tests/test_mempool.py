@@ -68,7 +68,7 @@ def test_a_sender_may_queue_at_most_its_limit_ahead():
         pool.add(tx(key, 2), 0)
 
 
-def test_pool_full_and_stale_transactions_dropped():
+def test_pool_full_and_included_transactions_dropped():
     pool = Mempool(max_per_sender=5, max_total=2)
     keys = [os.urandom(32) for _ in range(3)]
     pool.add(tx(keys[0], 0), 0)
@@ -76,5 +76,18 @@ def test_pool_full_and_stale_transactions_dropped():
     with pytest.raises(PoolFull):
         pool.add(tx(keys[2], 0), 0)
     first = pool.ready(lambda sender: 0, 10)[0]
-    pool.drop_stale(first.sender, 1)
+    pool.remove_included((first,))
     assert first.hash not in pool and len(pool) == 1
+
+
+def test_a_twin_of_an_included_transaction_is_dropped_with_it():
+    key = os.urandom(32)
+    pool = Mempool()
+    pending = tx(key, 0)
+    pool.add(pending, 0)
+    pool.add(tx(key, 1), 0)
+    included_twin = tx(key, 0, data=b"\x02")  # same nonce, another transaction: the block took this one
+    assert included_twin.hash != pending.hash
+    pool.remove_included((included_twin,))
+    assert pending.hash not in pool and len(pool) == 1
+    assert [t.nonce for t in pool.ready(lambda sender: 1, 10)] == [1]
