@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -165,6 +166,8 @@ class SyncClient:
         self.imported = 0
         self.peer_heads: dict[bytes, int] = {}
         """The head each connected peer last reported (by announcement or head request)."""
+        self._heard_at: dict[bytes, float] = {}
+        """When each peer last reported its head (monotonic seconds)."""
         self._announcers: list[bytes] = []
         self._starting: int | None = None
         self._banned: set[bytes] = set()
@@ -188,6 +191,7 @@ class SyncClient:
     def _note_head(self, peer: bytes, number: int) -> None:
         """Keep a peer's reported head; the first one past ours marks where catching up starts."""
         self.peer_heads[peer] = number
+        self._heard_at[peer] = time.monotonic()
         head = self.node.head.number
         if number > head and self._starting is None:
             self._starting = head
@@ -222,7 +226,9 @@ class SyncClient:
     async def sync_once(self) -> int:
         """Import every block the connected peers have beyond our head; returns how many were imported.
 
-        Peers that announced a block past our head go first, without a head request; then every other peer."""
+        Peers that announced a block past our head go first, without a head request; then every other peer that
+        has not reported its head within the interval (opening a request stream costs py-libp2p more than a
+        block's worth of consensus messages, and a peer that announces every block needs no asking)."""
         announcers, self._announcers = self._announcers, []
         total = 0
         for peer in announcers:  # first, and without asking who is connected: they just wrote to us
@@ -231,10 +237,16 @@ class SyncClient:
         connected = [peer.address for peer in await self.network.peers() if peer.address not in self._banned]
         for gone in set(self.peer_heads) - set(connected):  # only connected peers' heads count
             del self.peer_heads[gone]
+            self._heard_at.pop(gone, None)
+        recently = time.monotonic() - self.interval
         others = [peer for peer in connected if peer not in announcers]
-        random.shuffle(others)
-        ahead = await asyncio.gather(*(self._ask_head(peer) for peer in others))  # one round trip, not one each
-        for peer in [peer for peer, is_ahead in zip(others, ahead) if is_ahead]:
+        heard = [peer for peer in others if self._heard_at.get(peer, float("-inf")) >= recently]
+        unheard = [peer for peer in others if peer not in heard]
+        random.shuffle(unheard)
+        asked = await asyncio.gather(*(self._ask_head(peer) for peer in unheard))  # one round trip, not one each
+        ahead = [peer for peer in heard if self.peer_heads[peer] > self.node.head.number]
+        ahead += [peer for peer, is_ahead in zip(unheard, asked) if is_ahead]
+        for peer in ahead:
             total += await self._catch_up_with(peer, "behind")
         return total
 
