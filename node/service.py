@@ -33,7 +33,7 @@ from node.execution import (
 )
 from node.finality import check_final, decode_snapshot, encode_snapshot, snapshot_after
 from node.mempool import Mempool
-from node.state import State
+from node.state import Account, State
 from node.transactions import Transaction, decode_transaction
 
 log = logging.getLogger("energy.node")
@@ -92,6 +92,9 @@ class Node:
         self._listeners: list[Callable[[Block, tuple[Receipt, ...]], None]] = []
         self._executed: dict[bytes, ExecutedBlock] = {}
         self._node_cache = mpt.NodeCache()
+        self._head_state: State | None = None
+        """The head's state for reads (admission, nonces): one per head, so each account is read from the trie
+        once per block rather than once per transaction. Never written: blocks execute on a fresh State."""
 
     @classmethod
     def open(cls, datadir: Path) -> Node:
@@ -116,8 +119,16 @@ class Node:
             raise InvalidBlock("no validator snapshot stored for that block")
         return decode_snapshot(data)
 
+    def head_account(self, address: bytes) -> Account:
+        """An account as the head block left it."""
+        state = self._head_state
+        root = self.head.state_root
+        if state is None or state.root != root:
+            state = self._head_state = self.state_at()
+        return state.get_account(address)
+
     def account_nonce(self, address: bytes) -> int:
-        return self.state_at().get_account(address).nonce
+        return self.head_account(address).nonce
 
     def call(self, to: bytes, data: bytes, sender: bytes = bytes(20), gas: int | None = None,
              header: Header | None = None) -> CallResult:
@@ -144,7 +155,7 @@ class Node:
             raise InvalidTransaction("native contracts do not accept value")
         # No node lock: the head state is immutable once committed and the mempool locks itself, so RPC threads
         # keep admitting while a block executes.
-        account = self.state_at().get_account(tx.sender)
+        account = self.head_account(tx.sender)
         if tx.nonce < account.nonce:
             raise NonceTooLow(f"nonce {tx.nonce} already used by 0x{tx.sender.hex()} (next is {account.nonce})")
         cost = tx.value + tx.gas * tx.max_fee_per_gas

@@ -43,8 +43,7 @@ def has_ready_transactions(node: Node) -> bool:
     if len(node.mempool) == 0:
         return False
     with node.lock:
-        state = node.state_at()
-        return bool(node.mempool.ready(lambda sender: state.get_account(sender).nonce, 1))
+        return bool(node.mempool.ready(node.account_nonce, 1))
 
 
 class NodeBlockSource:
