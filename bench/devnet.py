@@ -1,7 +1,7 @@
 """Benchmark: a 4-validator devnet of real node processes on this machine, driven through JSON-RPC.
 
-1. Saturation: pre-signed ruble transfers from many senders, posted as fast as JSON-RPC batches go, round-robin
-   to the four validators; finalized tx/s = transfers final / (when the last was final - when the first was posted).
+1. Saturation: pre-signed ruble transfers from many senders, posted as fast as JSON-RPC batches go, two batches
+   in flight to each of the four validators; finalized tx/s = transfers final / (when the last was final - when the first was posted).
 2. Latency: transfers posted at a steady rate (default 500 tx/s) for a while; submit-to-final latency p50 and p95,
    "final" being when the block holding the transfer shows up at validator-1 (polled every 50 ms).
 3. Observer sync: a chain of N blocks (made in-process with the validators' keys and real seals, a few transfers
@@ -44,6 +44,8 @@ from node.transactions import sign_fee_market_transaction
 CHAIN_ID = 7700
 TRANSFER = keccak256(b"transfer(address,uint256)")[:4]
 BATCH = 100
+POSTS_IN_FLIGHT = 2
+"""Saturation keeps this many batches in flight per validator: with one, a node's answer time would pace the load."""
 SENDERS = 32
 POLL_S = 0.05
 
@@ -152,11 +154,16 @@ async def saturation(devnet: Devnet, senders: Senders, total: int) -> float:
         cpu_before = [cpu_seconds(node.process.pid) for node in devnet.validators]
         started = time.monotonic()
         batches = [raws[i:i + BATCH] for i in range(0, len(raws), BATCH)]
-        hashes: list[str] = []
-        for first in range(0, len(batches), len(urls)):
-            posted = await asyncio.gather(*(post_batch(session, urls[j % len(urls)], batches[first + j])
-                                            for j in range(min(len(urls), len(batches) - first))))
-            hashes += [h for answer in posted for h in answer]
+        posters = len(urls) * POSTS_IN_FLIGHT
+
+        async def poster(index: int) -> list[str]:
+            """Posts every `posters`-th batch, each after the previous one was answered."""
+            url, answered = urls[index % len(urls)], []
+            for batch in batches[index::posters]:
+                answered += await post_batch(session, url, batch)
+            return answered
+
+        hashes = [h for answer in await asyncio.gather(*(poster(i) for i in range(posters))) for h in answer]
         posted_in = time.monotonic() - started
         await watch.until(hashes, 600)
         last = max(watch.final_at[h] for h in hashes)
