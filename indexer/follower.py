@@ -7,7 +7,6 @@ differs from the chain's block at that height means the file belongs to another 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -15,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts_py.participants import ROLE_BY_NAME
-from indexer.apply import LogContext, MeterCache, apply_event, hexa, view_at
-from indexer.decode import decode_call, decode_log, jsonable
+from indexer.apply import Appends, LogContext, MeterCache, apply_event, hexa, view_at
+from indexer.decode import args_json, decode_call, decode_log
 from indexer.store import (INDEX_FILE, Checkpoint, ReadModelError, open_writer, read_checkpoint,
                            write_checkpoint)
 from node.blocks import Block, Receipt
@@ -124,26 +123,30 @@ class Indexer:
         db = self.db
         if header.number == 0:
             self._index_genesis()
+        number, timestamp = header.number, header.timestamp
         view = view_at(lambda to, data: _call_result(self.node, header, to, data))
+        appends = Appends()
         log_index = 0
         transactions = []
         for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts)):
             call = decode_call(tx.to, tx.data)
-            transactions.append((hexa(tx.hash), header.number, tx_index, hexa(tx.sender), hexa(tx.to), tx.nonce,
+            tx_hash = hexa(tx.hash)
+            transactions.append((tx_hash, number, tx_index, hexa(tx.sender), hexa(tx.to), tx.nonce,
                                  call.contract if call else None, call.function if call else None,
-                                 json.dumps(jsonable(call.args)) if call else None, int(receipt.succeeded),
-                                 receipt.gas_used, receipt.revert_reason or None, header.timestamp))
+                                 args_json(call.args) if call else None, int(receipt.succeeded),
+                                 receipt.gas_used, receipt.revert_reason or None, timestamp))
             for entry in receipt.logs:
                 event = decode_log(entry.address, entry.topics, entry.data)
                 if event is not None:
-                    apply_event(db, LogContext(header.number, header.timestamp, hexa(tx.hash), log_index, view,
-                                                      self.meters), event)
+                    apply_event(db, LogContext(number, timestamp, tx_hash, log_index, view, self.meters, appends),
+                                event)
                     if event.name == "ReadingRecorded":
                         self.readings_indexed += 1
                 log_index += 1
+        appends.write(db)
         db.executemany("INSERT OR REPLACE INTO transactions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", transactions)
         db.execute("INSERT OR REPLACE INTO blocks VALUES (?,?,?,?,?,?,?,?)",
-                   (header.number, hexa(header.hash), hexa(header.parent_hash), header.timestamp,
+                   (number, hexa(header.hash), hexa(header.parent_hash), timestamp,
                     hexa(header.proposer), len(block.transactions), header.gas_used, log_index))
 
     def _index_genesis(self) -> None:
