@@ -207,6 +207,8 @@ def jsonable(value: Any) -> Any:
 
 _json_string = json.encoder.encode_basestring_ascii
 """How json.dumps (ensure_ascii, the default) writes a string."""
+_JSON_KEYS: dict[str, str] = {}
+"""Argument name -> its JSON key and separator (the names are the contracts' ABI's, a few hundred at most)."""
 
 
 def args_json(args: dict[str, Any]) -> str:
@@ -225,5 +227,8 @@ def args_json(args: dict[str, Any]) -> str:
             text = _json_string(value)
         else:
             return json.dumps(jsonable(args))
-        parts.append(_json_string(name) + ": " + text)
+        key = _JSON_KEYS.get(name)
+        if key is None:
+            key = _JSON_KEYS[name] = _json_string(name) + ": "
+        parts.append(key + text)
     return "{" + ", ".join(parts) + "}"
