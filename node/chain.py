@@ -23,6 +23,7 @@ import plyvel
 from node import rlp_fast
 
 from node.blocks import Block, Header, Receipt
+from node.crypto import keccak256
 from node.exceptions import InvalidBlock, MissingBlock
 from node.transactions import Transaction, decode_transaction
 
@@ -110,6 +111,13 @@ class ChainStore:
             for raw, sender in zip(raw_txs, senders)
         )
         return Block(header, txs)
+
+    def block_outline(self, block_hash: bytes) -> tuple[Header, int, tuple[bytes, ...]]:
+        """A stored block's header, encoded size and transaction hashes, without decoding its transactions (what
+        `eth_getBlockByNumber` answers by default, and pollers ask for every block)."""
+        header_fields, raw_txs, _senders = self._block_fields(block_hash)
+        header = Header.decode(rlp_fast.encode(header_fields))
+        return header, len(rlp_fast.encode([header_fields, raw_txs])), tuple(keccak256(raw) for raw in raw_txs)
 
     def block_by_number(self, number: int, *, verify_signatures: bool = False) -> Block:
         return self.block_by_hash(self.hash_by_number(number), verify_signatures=verify_signatures)

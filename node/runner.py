@@ -52,16 +52,6 @@ def parse_host_port(value: str, default_port: int) -> tuple[str, int]:
     return host, int(port)
 
 
-def _off_the_loop(admit):
-    """`eth_sendRawTransaction` in a worker thread: admission takes the node's lock, which a block's execution holds
-    for up to a second, and a networked node's loop must keep moving consensus messages and timers meanwhile."""
-
-    async def eth_sendRawTransaction(raw: str) -> str:  # noqa: N802 - the JSON-RPC method's name
-        return await asyncio.to_thread(admit, raw)
-
-    return eth_sendRawTransaction
-
-
 async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly."""
     if config.dev_time and (config.p2p_listen is not None or config.private_key is None):
@@ -98,8 +88,8 @@ async def run_node(config: RunConfig, stop: asyncio.Event | None = None) -> None
     notify = bft.notify_transaction if bft else engine.notify_transaction if engine else (lambda: None)
     eth_api = EthApi(node, notify, bft.sync.progress if bft else lambda: None)
     eth_api.register(dispatcher)
-    if bft is not None:
-        dispatcher.register("eth_sendRawTransaction", _off_the_loop(eth_api.eth_sendRawTransaction))
+    if bft is not None:  # admission takes the node's lock, which a block's execution holds for up to a second
+        dispatcher.register("eth_sendRawTransaction", eth_api.eth_sendRawTransaction, blocking=True)
     QbftApi(node, bft.votes if bft else None).register(dispatcher)
     AdminApi(node).register(dispatcher)
     if bft is not None:

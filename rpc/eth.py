@@ -14,6 +14,7 @@ from node.service import Node
 from node.transactions import intrinsic_gas
 from rpc.formats import (
     block_json,
+    block_outline_json,
     data,
     log_json,
     parse_address,
@@ -124,14 +125,18 @@ class EthApi:
             header = self._header(tag)
         except RpcError:
             return None
-        return block_json(self.node.store.block_by_hash(header.hash), bool(full))
+        return self._block_json(header.hash, bool(full))
 
     def eth_getBlockByHash(self, block_hash: str, full: bool = False) -> dict | None:
         try:
-            block = self.node.store.block_by_hash(parse_data(block_hash, "blockHash", 32))
+            return self._block_json(parse_data(block_hash, "blockHash", 32), bool(full))
         except MissingBlock:
             return None
-        return block_json(block, bool(full))
+
+    def _block_json(self, block_hash: bytes, full: bool) -> dict:
+        if full:
+            return block_json(self.node.store.block_by_hash(block_hash))
+        return block_outline_json(*self.node.store.block_outline(block_hash))
 
     def eth_getBlockTransactionCountByNumber(self, tag: Any) -> str:
         return quantity(len(self.node.store.block_by_hash(self._header(tag).hash).transactions))

@@ -71,12 +71,17 @@ def header_json(header: Header, size: int) -> dict[str, Any]:
     }
 
 
-def block_json(block: Block, full_transactions: bool) -> dict[str, Any]:
+def block_json(block: Block) -> dict[str, Any]:
+    """A block with its transactions in full."""
     result = header_json(block.header, len(block.encode()))
-    if full_transactions:
-        result["transactions"] = [transaction_json(tx, block.header, i) for i, tx in enumerate(block.transactions)]
-    else:
-        result["transactions"] = [data(tx.hash) for tx in block.transactions]
+    result["transactions"] = [transaction_json(tx, block.header, i) for i, tx in enumerate(block.transactions)]
+    return result
+
+
+def block_outline_json(header: Header, size: int, transaction_hashes: tuple[bytes, ...]) -> dict[str, Any]:
+    """A block with its transactions as hashes."""
+    result = header_json(header, size)
+    result["transactions"] = [data(tx_hash) for tx_hash in transaction_hashes]
     return result
 
 

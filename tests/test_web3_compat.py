@@ -49,6 +49,10 @@ def test_web3_reads_chain_signs_and_sends_a_ruble_transfer(web3, solo_network):
     assert token.functions.balanceOf(recipient.address).call() == 123_45
     block = web3.eth.get_block(receipt["blockNumber"], full_transactions=True)
     assert block["transactions"][0]["hash"] == tx_hash
+    outline = web3.eth.get_block(receipt["blockNumber"])  # hashes only, read without decoding the transactions
+    assert outline["transactions"] == [tx_hash]
+    assert {k: v for k, v in outline.items() if k != "transactions"} == {
+        k: v for k, v in block.items() if k != "transactions"}
     logs = web3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": token.address})
     assert len(logs) == 1 and logs[0]["transactionHash"] == tx_hash
 
