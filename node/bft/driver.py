@@ -3,8 +3,12 @@
 Every engine call (and the block building, validation and commits it causes) runs on one worker thread, in the
 order the inputs arrived, so the asyncio loop keeps serving RPC and the network while a block executes.
 
-Idle chains. Empty blocks are valid only at the empty-block period (`block_source`). The proposer of round 0 waits
-for the block period, then for transactions or for the moment an empty block becomes valid, whichever comes first.
+Block period. The proposer of round 0 builds no sooner than the block period after the previous height started
+here: blocks come at most once a period, and a chain under load, whose heights already take longer than the period,
+proposes as soon as the parent is final instead of idling a period on every block.
+
+Idle chains. Empty blocks are valid only at the empty-block period (`block_source`). Once the block period is over,
+the proposer waits for transactions or for the moment an empty block becomes valid, whichever comes first.
 Every node starts its round-0 timeout only once it expects a block too (it holds transactions, which gossip brings
 to every validator, or an empty block is due): an idle network waits quietly instead of changing rounds over and
 over. If the proposer lacks the transactions the others hold, their round-0 timeout fires and the next proposer,
@@ -73,6 +77,8 @@ class QbftDriver:
         self._inputs: asyncio.Queue[tuple[str, object]] = asyncio.Queue(INPUT_QUEUE)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="qbft")
         self._timers: dict[asyncio.Task[None], int] = {}
+        self._height_started: dict[int, float] = {}
+        """Monotonic time at which this node started the current and the previous height."""
 
     # ---- inputs (on the loop) ----
 
@@ -185,11 +191,17 @@ class QbftDriver:
     # ---- timers ----
 
     def _schedule(self, action: ScheduleTimer) -> None:
-        height = action.event.height
+        event = action.event
+        height = event.height
         for task in [task for task, task_height in self._timers.items() if task_height < height]:
             task.cancel()
             del self._timers[task]
-        task = asyncio.get_running_loop().create_task(self._fire(action.event, action.delay_ms / 1000))
+        now = time.monotonic()
+        if event.kind == TimerKind.ROUND_TIMEOUT and event.round == 0 and height not in self._height_started:
+            self._height_started = {h: t for h, t in self._height_started.items() if h == height - 1}
+            self._height_started[height] = now
+        delay = timer_delay(event, action.delay_ms / 1000, self._height_started, now)
+        task = asyncio.get_running_loop().create_task(self._fire(event, delay))
         self._timers[task] = height
         task.add_done_callback(lambda done: self._timers.pop(done, None))
 
@@ -216,3 +228,11 @@ class QbftDriver:
                 await asyncio.wait_for(self.work.wait(), timeout=min(remaining, IDLE_POLL_S))
             except TimeoutError:
                 pass
+
+
+def timer_delay(event: TimerEvent, delay: float, height_started: dict[int, float], now: float) -> float:
+    """Seconds until `event` fires: `delay`, as the engine asks, except that the block period counts from when
+    the previous height started (`height_started`, monotonic seconds by height), not from now."""
+    if event.kind == TimerKind.BLOCK_PERIOD and event.height - 1 in height_started:
+        return max(0.0, height_started[event.height - 1] + delay - now)
+    return delay
