@@ -1,7 +1,9 @@
 """Benchmark: a 4-validator devnet of real node processes on this machine, driven through JSON-RPC.
 
 1. Saturation: pre-signed ruble transfers from many senders, posted as fast as JSON-RPC batches go, two batches
-   in flight to each of the four validators; finalized tx/s = transfers final / (when the last was final - when the first was posted).
+   in flight to each of the four validators; finalized tx/s = transfers final / (when the last was final - when
+   the first was posted). Also printed: the rate at which the backlog left when posting ends becomes final, and
+   the CPU each validator process spent per finalized transaction (with the ceilings that implies).
 2. Latency: transfers posted at a steady rate (default 500 tx/s) for a while; submit-to-final latency p50 and p95,
    "final" being when the block holding the transfer shows up at validator-1 (polled every 50 ms).
 3. Observer sync: a chain of N blocks (made in-process with the validators' keys and real seals, a few transfers
