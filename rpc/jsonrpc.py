@@ -96,7 +96,8 @@ class Dispatcher:
             while end < len(requests) and self._is_blocking(requests[end]):
                 end += 1
             if end > start:
-                answers += await asyncio.to_thread(lambda run: [self._answer_now(r) for r in run], requests[start:end])
+                run = requests[start:end]
+                answers += await asyncio.to_thread(lambda: [self._answer_now(request) for request in run])
                 start = end
             else:
                 answers.append(await self._answer(requests[start]))
@@ -104,7 +105,8 @@ class Dispatcher:
         return answers
 
     def _is_blocking(self, request: Any) -> bool:
-        return isinstance(request, dict) and request.get("method") in self._blocking
+        method = request.get("method") if isinstance(request, dict) else None
+        return isinstance(method, str) and method in self._blocking
 
     async def _answer(self, request: Any) -> dict[str, Any] | None:
         answer = self._answer_now(request)
@@ -139,7 +141,8 @@ class Dispatcher:
         name = request["method"]
         call = _Call(request.get("id"), "id" not in request, name, self.methods.get(name), request.get("params", []))
         if call.method is None:
-            raise _Refused(call.failed(RpcError(METHOD_NOT_FOUND, f"the method {name} does not exist/is not available")))
+            raise _Refused(call.failed(RpcError(METHOD_NOT_FOUND,
+                                                f"the method {name} does not exist/is not available")))
         if not isinstance(call.params, list):
             raise _Refused(call.failed(invalid_params("params must be an array")))
         least, most = self._arity[name]

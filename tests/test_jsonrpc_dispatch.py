@@ -64,6 +64,15 @@ def test_a_single_blocking_request_runs_off_the_loop():
     assert threads and threads[0] != loop_thread
 
 
+def test_a_method_name_of_the_wrong_type_is_an_invalid_request():
+    dispatcher, _ = dispatcher_recording_threads()
+    answers = asyncio.run(dispatcher.handle_body(json.dumps(
+        [{"jsonrpc": "2.0", "id": 1, "method": ["admit"]}, {"jsonrpc": "2.0", "id": 2, "method": {"a": 1}},
+         request("admit", "ok", id_=3)]).encode()))
+    assert [a.get("error", {}).get("code") for a in answers] == [-32600, -32600, None]
+    assert answers[2]["result"] == "OK"
+
+
 def test_arity_counts_defaults_and_refuses_too_few():
     dispatcher, _ = dispatcher_recording_threads()
     answers = asyncio.run(dispatcher.handle_body(json.dumps(
