@@ -92,9 +92,10 @@ class Node:
         self._listeners: list[Callable[[Block, tuple[Receipt, ...]], None]] = []
         self._executed: dict[bytes, ExecutedBlock] = {}
         self._node_cache = mpt.NodeCache()
-        self._head_state: State | None = None
-        """The head's state for reads (admission, nonces): one per head, so each account is read from the trie
-        once per block rather than once per transaction. Never written: blocks execute on a fresh State."""
+        self._head_state: tuple[bytes, State] | None = None
+        """(head hash, its state) for reads (admission, nonces): one per block, so each account is read from the
+        trie once per block rather than once per transaction, and what it caches goes with the block. Never
+        written: blocks execute on a fresh State."""
 
     @classmethod
     def open(cls, datadir: Path) -> Node:
@@ -121,11 +122,11 @@ class Node:
 
     def head_account(self, address: bytes) -> Account:
         """An account as the head block left it."""
-        state = self._head_state
-        root = self.head.state_root
-        if state is None or state.root != root:
-            state = self._head_state = self.state_at()
-        return state.get_account(address)
+        head = self.head
+        cached = self._head_state
+        if cached is None or cached[0] != head.hash:
+            cached = self._head_state = (head.hash, self.state_at(head))
+        return cached[1].get_account(address)
 
     def account_nonce(self, address: bytes) -> int:
         return self.head_account(address).nonce
